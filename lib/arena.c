@@ -1,0 +1,207 @@
+/* arena.c - opening and closing arenas, and the policy: memlane_tick,
+ * memlane_maintain, memlane_compact, and the background thread that
+ * runs a policy cycle every `policy_check_interval`. Owns the arena's
+ * lifetime and its thread; the work itself is in promote.c and
+ * compact.c. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+
+/* Pages no object uses are given back every this many policy cycles, not
+ * every cycle: a frame-scratch FastLane would otherwise fault its pages
+ * back in on every frame. */
+#define ML_RELEASE_EVERY 64
+
+#define ML_STR_(x) #x
+#define ML_STR(x) ML_STR_(x)
+
+const char *memlane_version(void)
+{
+	return ML_STR(MEMLANE_VERSION_MAJOR) "." ML_STR(MEMLANE_VERSION_MINOR) "." ML_STR(MEMLANE_VERSION_PATCH);
+}
+
+/* One policy cycle: the one-way lane, then compaction past the
+ * threshold, then (now and then) idle pages back to the OS. */
+void ml_maintain_locked(memlane_arena *a)
+{
+	a->ctr.maintenance_runs++;
+	ml_promote_aged(a);
+	if (a->cfg.auto_compaction) {
+		double t = a->cfg.compaction_threshold;
+		if (a->fast.free_bytes >= 4096 && ml_fast_fragmentation(a) >= t)
+			ml_compact_fast(a);
+		if (ml_slow_hole_bytes(a) >= 4096 && ml_slow_fragmentation(a) >= t)
+			ml_compact_slow(a);
+	}
+	if (a->ctr.maintenance_runs % ML_RELEASE_EVERY == 0)
+		ml_release_idle(a);
+}
+
+static void *policy_thread(void *arg)
+{
+	memlane_arena *a = arg;
+	ml_lock(a);
+	while (!a->stopping) {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		uint64_t ns = (uint64_t)ts.tv_nsec + a->cfg.policy_check_interval_ms * 1000000u;
+		ts.tv_sec += (time_t)(ns / 1000000000u);
+		ts.tv_nsec = (long)(ns % 1000000000u);
+		int rc = 0;
+		while (!a->stopping && rc != ETIMEDOUT)
+			rc = pthread_cond_timedwait(&a->wake, &a->lock, &ts);
+		if (!a->stopping)
+			ml_maintain_locked(a);
+	}
+	ml_unlock(a);
+	return NULL;
+}
+
+static int start_thread(memlane_arena *a)
+{
+	pthread_condattr_t ca;
+	if (pthread_condattr_init(&ca) || pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) ||
+	    pthread_cond_init(&a->wake, &ca))
+		return ml_err(MEMLANE_ENOMEM, "cannot create the policy thread's condition variable");
+	pthread_condattr_destroy(&ca);
+	int e = pthread_create(&a->thread, NULL, policy_thread, a);
+	if (e) {
+		pthread_cond_destroy(&a->wake);
+		return ml_err(MEMLANE_ENOMEM, "cannot start the policy thread: %s", strerror(e));
+	}
+	a->thread_running = true;
+	return 0;
+}
+
+static void stop_thread(memlane_arena *a)
+{
+	if (!a->thread_running)
+		return;
+	ml_lock(a);
+	a->stopping = true;
+	pthread_cond_signal(&a->wake);
+	ml_unlock(a);
+	pthread_join(a->thread, NULL);
+	pthread_cond_destroy(&a->wake);
+	a->thread_running = false;
+}
+
+static void arena_free(memlane_arena *a)
+{
+	ml_fast_fini(a);
+	ml_slow_fini(a);
+	ml_slots_fini(a);
+	ml_roots_fini(a);
+	pthread_mutex_destroy(&a->lock);
+	free(a);
+}
+
+/* The configuration an arena runs with: @cfg (or the defaults), then
+ * MEMLANE_OPTIONS on top, then the checks. */
+static int effective_config(const memlane_config *cfg, memlane_config *out)
+{
+	if (cfg)
+		*out = *cfg;
+	else
+		memlane_config_init(out);
+	const char *env = getenv("MEMLANE_OPTIONS");
+	if (env && memlane_config_parse(out, env) != 0) {
+		char why[512];
+		snprintf(why, sizeof(why), "%s", memlane_errmsg());
+		return ml_err(MEMLANE_EINVAL, "MEMLANE_OPTIONS='%s': %s", env, why);
+	}
+	return memlane_config_validate(out);
+}
+
+int memlane_open(memlane_arena **out, const char *spill_dir, const memlane_config *cfg)
+{
+	if (!out)
+		return ml_err(MEMLANE_EINVAL, "memlane_open: out is NULL");
+	memlane_config eff;
+	int rc = effective_config(cfg, &eff);
+	if (rc)
+		return rc;
+	if (spill_dir)
+		return ml_err(MEMLANE_ENOSPILL,
+		              "memlane_open: spill directory '%s' given, but this build has no pager yet; "
+		              "pass NULL for a memory-only arena",
+		              spill_dir);
+	memlane_arena *a = calloc(1, sizeof(*a));
+	if (!a)
+		return ml_err(MEMLANE_ENOMEM, "memlane_open: out of memory");
+	pthread_mutex_init(&a->lock, NULL);
+	a->cfg = eff;
+	a->id = ml_arena_id_next();
+	a->free_slot = ML_NIL;
+	a->young = a->cold = a->slowlist = (struct ml_list){ML_NIL, ML_NIL, 0};
+	if ((rc = ml_fast_init(a)) != 0 || (rc = ml_slow_init(a)) != 0)
+		goto fail;
+	if (eff.policy_check_interval_ms > 0 && (rc = start_thread(a)) != 0)
+		goto fail;
+	*out = a;
+	return 0;
+fail:
+	arena_free(a);
+	return rc;
+}
+
+int memlane_close(memlane_arena *a)
+{
+	if (!a)
+		return ml_err(MEMLANE_EINVAL, "memlane_close: arena is NULL");
+	stop_thread(a);
+	arena_free(a);
+	return 0;
+}
+
+int memlane_tick(memlane_arena *a)
+{
+	if (!a)
+		return ml_err(MEMLANE_EINVAL, "memlane_tick: arena is NULL");
+	ml_lock(a);
+	a->tick++;
+	a->ctr.ticks++;
+	if (!a->thread_running)
+		ml_maintain_locked(a);
+	ml_unlock(a);
+	return 0;
+}
+
+int memlane_maintain(memlane_arena *a)
+{
+	if (!a)
+		return ml_err(MEMLANE_EINVAL, "memlane_maintain: arena is NULL");
+	ml_lock(a);
+	ml_maintain_locked(a);
+	ml_unlock(a);
+	return 0;
+}
+
+int memlane_compact(memlane_arena *a)
+{
+	if (!a)
+		return ml_err(MEMLANE_EINVAL, "memlane_compact: arena is NULL");
+	ml_lock(a);
+	ml_compact_fast(a);
+	ml_compact_slow(a);
+	ml_unlock(a);
+	return 0;
+}
+
+int memlane_flush(memlane_arena *a)
+{
+	if (!a)
+		return ml_err(MEMLANE_EINVAL, "memlane_flush: arena is NULL");
+	return ml_err(MEMLANE_ENOSPILL, "memlane_flush: this arena has no spill store (the pager is not built yet)");
+}
+
+int memlane_checkpoint(memlane_arena *a)
+{
+	if (!a)
+		return ml_err(MEMLANE_EINVAL, "memlane_checkpoint: arena is NULL");
+	return ml_err(MEMLANE_ENOSPILL,
+	              "memlane_checkpoint: this arena has no spill store (the pager is not built yet)");
+}

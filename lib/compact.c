@@ -1,0 +1,319 @@
+/* compact.c - live compaction of both lanes, and giving idle pages back
+ * to the OS.
+ *
+ * Objects slide together; their stubs are updated, so handles stay
+ * valid; pinned objects stay exactly where they are; every move keeps
+ * the alignment the object was allocated with. Moves never overlap a
+ * live object, so no scratch copy is needed:
+ *   FastLane  objects slide down in address order;
+ *   SlowLane  blocks move from the sparsest slabs of a class into free
+ *             blocks of the densest, then whole slabs slide down into
+ *             empty ones; blobs slide up in descending address order.
+ * Owns the moving of object bytes; the lanes' free structures are
+ * rebuilt through fastlane.c and slowlane.c. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+struct ml_ref {
+	uint64_t off;
+	uint32_t idx;
+};
+
+static int ref_by_off(const void *x, const void *y)
+{
+	const struct ml_ref *a = x, *b = y;
+	return (a->off > b->off) - (a->off < b->off);
+}
+
+static int ref_by_off_desc(const void *x, const void *y)
+{
+	return ref_by_off(y, x);
+}
+
+/* Collect the objects of @l (and @l2) sorted by offset. NULL when out of
+ * memory: compaction is then skipped, which changes nothing. */
+static struct ml_ref *collect(memlane_arena *a, const struct ml_list *l, const struct ml_list *l2, size_t *n)
+{
+	size_t cnt = l->count + (l2 ? l2->count : 0), k = 0;
+	struct ml_ref *r = malloc((cnt ? cnt : 1) * sizeof(*r));
+	if (!r)
+		return NULL;
+	for (const struct ml_list *L = l; L; L = (L == l ? l2 : NULL))
+		for (uint32_t i = L->head; i != ML_NIL; i = a->stubs[i].next)
+			r[k++] = (struct ml_ref){a->stubs[i].off, i};
+	qsort(r, cnt, sizeof(*r), ref_by_off);
+	*n = cnt;
+	return r;
+}
+
+static void move_bytes(memlane_arena *a, uint8_t *base, struct ml_stub *s, uint64_t dst)
+{
+	memmove(base + dst, base + s->off, s->size);
+	s->off = dst;
+	a->ctr.moved_objects++;
+	a->ctr.moved_bytes += s->size;
+}
+
+/* ---- FastLane ------------------------------------------------------ */
+
+void ml_compact_fast(memlane_arena *a)
+{
+	struct ml_fast *f = &a->fast;
+	size_t n;
+	struct ml_ref *r = collect(a, &a->young, &a->cold, &n);
+	if (!r)
+		return;
+	ml_fast_reset_free_lists(a);
+	size_t cursor = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct ml_stub *s = &a->stubs[r[i].idx];
+		if (s->pins) {
+			ml_fast_carve(a, cursor, s->off);
+			cursor = s->off + s->cap;
+			continue;
+		}
+		size_t dst = ml_align_up(cursor, ml_stub_align(s));
+		ml_fast_carve(a, cursor, dst);
+		if (dst != s->off)
+			move_bytes(a, f->base, s, dst);
+		cursor = dst + s->cap;
+	}
+	free(r);
+	f->top = cursor;
+	a->ctr.compactions++;
+	a->ctr.released_bytes += ml_os_release(f->base, f->top, f->touched);
+	f->touched = f->top;
+}
+
+/* ---- SlowLane: blocks ---------------------------------------------- */
+
+struct ml_slabref {
+	uint32_t slab;
+	uint32_t used;
+	uint32_t pinned;
+};
+
+static int slabref_dense_first(const void *x, const void *y)
+{
+	const struct ml_slabref *a = x, *b = y;
+	if (a->pinned != b->pinned)
+		return a->pinned ? -1 : 1; /* slabs that cannot empty take objects in */
+	return (a->used < b->used) - (a->used > b->used);
+}
+
+/* Group the block objects by slab: objs[start[si] .. start[si+1]) are
+ * the objects of slab si. */
+struct ml_byslab {
+	uint32_t *objs;
+	size_t *start;
+	uint32_t *pinned;
+	size_t nslabs;
+};
+
+static int byslab_build(memlane_arena *a, struct ml_byslab *g)
+{
+	struct ml_slow *sl = &a->slow;
+	g->nslabs = sl->block_top / ML_SLAB_SIZE;
+	g->start = calloc(g->nslabs + 1, sizeof(size_t));
+	g->pinned = calloc(g->nslabs + 1, sizeof(uint32_t));
+	g->objs = malloc((a->slowlist.count + 1) * sizeof(uint32_t));
+	if (!g->start || !g->pinned || !g->objs)
+		return -1;
+	for (uint32_t i = a->slowlist.head; i != ML_NIL; i = a->stubs[i].next)
+		if (a->stubs[i].kind == ML_KIND_BLOCK)
+			g->start[a->stubs[i].off / ML_SLAB_SIZE + 1]++;
+	for (size_t si = 0; si < g->nslabs; si++)
+		g->start[si + 1] += g->start[si];
+	size_t *fill = calloc(g->nslabs + 1, sizeof(size_t));
+	if (!fill)
+		return -1;
+	for (uint32_t i = a->slowlist.head; i != ML_NIL; i = a->stubs[i].next) {
+		const struct ml_stub *s = &a->stubs[i];
+		if (s->kind != ML_KIND_BLOCK)
+			continue;
+		size_t si = s->off / ML_SLAB_SIZE;
+		g->objs[g->start[si] + fill[si]++] = i;
+		if (s->pins)
+			g->pinned[si]++;
+	}
+	free(fill);
+	return 0;
+}
+
+static void byslab_free(struct ml_byslab *g)
+{
+	free(g->objs);
+	free(g->start);
+	free(g->pinned);
+}
+
+/* Empty the sparsest slabs of class @cls into the densest. */
+static void consolidate_class(memlane_arena *a, unsigned cls, const struct ml_byslab *g, struct ml_slabref *refs)
+{
+	struct ml_slow *sl = &a->slow;
+	size_t n = 0;
+	for (size_t si = 0; si < g->nslabs; si++)
+		if (sl->slabs[si].cls == cls)
+			refs[n++] = (struct ml_slabref){(uint32_t)si, sl->slabs[si].used, g->pinned[si]};
+	if (n < 2)
+		return;
+	qsort(refs, n, sizeof(*refs), slabref_dense_first);
+	size_t cs = ml_class_size(cls), per = ML_SLAB_SIZE / cs;
+	size_t dst = 0, src = n - 1;
+	while (dst < src && !refs[src].pinned) {
+		size_t ss = refs[src].slab;
+		for (size_t k = g->start[ss]; k < g->start[ss + 1] && dst < src; k++) {
+			struct ml_stub *s = &a->stubs[g->objs[k]];
+			while (dst < src && sl->slabs[refs[dst].slab].used == per)
+				dst++;
+			if (dst >= src)
+				break;
+			size_t ds = refs[dst].slab;
+			uint32_t b = ml_slow_block_pop(a, ds);
+			uint64_t to = (uint64_t)ds * ML_SLAB_SIZE + (uint64_t)b * cs;
+			uint32_t from_block = (uint32_t)((s->off % ML_SLAB_SIZE) / cs);
+			move_bytes(a, sl->base, s, to);
+			ml_slow_block_push(a, ss, from_block); /* may free slab ss */
+		}
+		src--;
+	}
+}
+
+/* Slide slabs down into empty slabs below them, then lower block_top. */
+static void slide_slabs(memlane_arena *a, const struct ml_byslab *g)
+{
+	struct ml_slow *sl = &a->slow;
+	size_t n = g->nslabs, dst = 0;
+	for (size_t si = 0; si < n; si++) {
+		while (dst < si && sl->slabs[dst].cls != ML_SLAB_FREE)
+			dst++;
+		if (dst >= si || sl->slabs[si].cls == ML_SLAB_FREE || g->pinned[si])
+			continue;
+		memcpy(sl->base + dst * ML_SLAB_SIZE, sl->base + si * ML_SLAB_SIZE, ML_SLAB_SIZE);
+		uint64_t delta = (uint64_t)(si - dst) * ML_SLAB_SIZE;
+		for (size_t k = g->start[si]; k < g->start[si + 1]; k++) {
+			struct ml_stub *s = &a->stubs[g->objs[k]];
+			if (s->kind == ML_KIND_BLOCK && s->off / ML_SLAB_SIZE == si) {
+				s->off -= delta;
+				a->ctr.moved_objects++;
+				a->ctr.moved_bytes += s->size;
+			}
+		}
+		sl->slabs[dst] = sl->slabs[si];
+		sl->slabs[dst].dirty = 1;
+		sl->slabs[si].cls = ML_SLAB_FREE;
+		sl->slabs[si].used = 0;
+		sl->slabs[si].dirty = 1;
+	}
+	size_t top = n;
+	while (top > 0 && sl->slabs[top - 1].cls == ML_SLAB_FREE)
+		top--;
+	sl->block_top = top * ML_SLAB_SIZE;
+	ml_slow_rebuild_slab_lists(a);
+}
+
+static void compact_blocks(memlane_arena *a)
+{
+	struct ml_byslab g = {0};
+	struct ml_slabref *refs = NULL;
+	if (byslab_build(a, &g) != 0)
+		goto out;
+	refs = malloc((g.nslabs + 1) * sizeof(*refs));
+	if (!refs)
+		goto out;
+	for (unsigned c = 0; c < ML_NCLASSES; c++)
+		if (a->slow.cls_slabs[c] > 1)
+			consolidate_class(a, c, &g, refs);
+	/* Consolidation moved objects between slabs: group them again. */
+	byslab_free(&g);
+	memset(&g, 0, sizeof(g));
+	if (byslab_build(a, &g) != 0)
+		goto out;
+	slide_slabs(a, &g);
+out:
+	free(refs);
+	byslab_free(&g);
+}
+
+/* ---- SlowLane: blobs ----------------------------------------------- */
+
+static void compact_blobs(memlane_arena *a)
+{
+	struct ml_slow *sl = &a->slow;
+	size_t n = 0;
+	struct ml_ref *r = malloc((sl->nblobs + 1) * sizeof(*r));
+	if (!r)
+		return;
+	for (uint32_t i = a->slowlist.head; i != ML_NIL; i = a->stubs[i].next)
+		if (a->stubs[i].kind == ML_KIND_BLOB)
+			r[n++] = (struct ml_ref){a->stubs[i].off, i};
+	qsort(r, n, sizeof(*r), ref_by_off_desc);
+	sl->nholes = 0;
+	sl->blob_hole_bytes = 0;
+	sl->blob_bottom = sl->size; /* holes inserted below rebuild it */
+	size_t cursor = sl->size;
+	/* Holes are found top-down; collect them first, then insert
+	 * bottom-up so the hole list is built in order. */
+	struct ml_extent *gaps = malloc((n + 1) * sizeof(*gaps));
+	size_t ngaps = 0;
+	if (!gaps) {
+		free(r);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct ml_stub *s = &a->stubs[r[i].idx];
+		size_t dst = s->pins ? s->off : ml_align_down(cursor - s->cap, ml_stub_align(s));
+		if (dst + s->cap < cursor)
+			gaps[ngaps++] = (struct ml_extent){dst + s->cap, cursor - (dst + s->cap)};
+		if (dst != s->off)
+			move_bytes(a, sl->base, s, dst);
+		cursor = dst;
+	}
+	sl->blob_bottom = cursor;
+	for (size_t i = ngaps; i-- > 0;)
+		ml_slow_hole_insert(a, gaps[i].off, gaps[i].len);
+	sl->blob_slop = sl->blob_hole_bytes; /* what sliding cannot close */
+	free(gaps);
+	free(r);
+}
+
+/* Give back whole pages of the middle and of empty slabs. */
+static void release_slow(memlane_arena *a)
+{
+	struct ml_slow *sl = &a->slow;
+	if (sl->touched_hi > sl->block_top)
+		a->ctr.released_bytes += ml_os_release(sl->base, sl->block_top, sl->touched_hi);
+	if (sl->touched_lo < sl->blob_bottom)
+		a->ctr.released_bytes += ml_os_release(sl->base, sl->touched_lo, sl->blob_bottom);
+	sl->touched_hi = sl->block_top;
+	sl->touched_lo = sl->blob_bottom;
+	for (uint32_t si = sl->free_slabs; si != ML_NIL; si = sl->slabs[si].next) {
+		if (sl->slabs[si].dirty) {
+			a->ctr.released_bytes +=
+			        ml_os_release(sl->base, (size_t)si * ML_SLAB_SIZE, ((size_t)si + 1) * ML_SLAB_SIZE);
+			sl->slabs[si].dirty = 0;
+		}
+	}
+}
+
+void ml_compact_slow(memlane_arena *a)
+{
+	compact_blocks(a);
+	compact_blobs(a);
+	a->ctr.compactions++;
+	release_slow(a);
+}
+
+/* Give back pages no object uses: the FastLane above its top, the
+ * SlowLane's middle and its empty slabs. */
+void ml_release_idle(memlane_arena *a)
+{
+	struct ml_fast *f = &a->fast;
+	if (f->touched > f->top) {
+		a->ctr.released_bytes += ml_os_release(f->base, f->top, f->touched);
+		f->touched = f->top;
+	}
+	release_slow(a);
+}

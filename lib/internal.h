@@ -1,0 +1,281 @@
+/* internal.h - the arena's private structures and the functions the
+ * subsystems call on each other. Never installed; every function here
+ * is hidden from the shared library (-fvisibility=hidden).
+ *
+ * Locking: one mutex per arena (a->lock) guards every field below. All
+ * ml_* functions expect it held unless their comment says otherwise. */
+#ifndef MEMLANE_INTERNAL_H
+#define MEMLANE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "memlane.h"
+#include "sizeclass.h"
+
+#define ML_HIDDEN __attribute__((visibility("hidden")))
+
+/* ---- handles (handle.c) ------------------------------------------------
+ * bits 0-31 slot index, 32-51 generation, 52-63 arena id. Generations
+ * start at 1, so no handle is 0; a slot reaching ML_GEN_MAX is retired. */
+#define ML_GEN_BITS 20
+#define ML_GEN_MAX ((1u << ML_GEN_BITS) - 1)
+#define ML_ARENA_BITS 12
+#define ML_NIL UINT32_MAX
+
+/* Which part of the SlowLane holds an object. */
+enum ml_kind { ML_KIND_NONE = 0, ML_KIND_BLOCK = 1, ML_KIND_BLOB = 2 };
+
+/* Internal stub flags, above the public MEMLANE_* allocation flags. */
+#define ML_FLAG_PUBLIC_MASK (MEMLANE_ZERO | MEMLANE_FAST | MEMLANE_SLOW | MEMLANE_NOSPILL | MEMLANE_COLD)
+
+/* One slot of the handle table: where an object's bytes are. */
+struct ml_stub {
+	uint64_t off;   /* offset in its lane; on the free slot list: next free slot */
+	uint64_t size;  /* object bytes */
+	uint64_t cap;   /* bytes reserved for it: class size or blob extent */
+	uint64_t birth; /* arena tick at allocation (promotion age) */
+	uint32_t gen;   /* generation; the handle must carry the same */
+	uint32_t tag;
+	uint32_t prev, next; /* links in the lane list the object is on */
+	uint16_t pins;
+	uint8_t state; /* memlane_state; INVALID when the slot is free */
+	uint8_t align_log2;
+	uint8_t flags; /* MEMLANE_ZERO / NOSPILL / COLD as allocated */
+	uint8_t kind;  /* enum ml_kind, for SlowLane objects */
+	uint8_t cls;   /* size class (FastLane blocks, SlowLane blocks) */
+	uint8_t referenced; /* touched since the policy last looked */
+};
+
+/* An intrusive doubly-linked list of stubs, by slot index. */
+struct ml_list {
+	uint32_t head, tail;
+	uint64_t count;
+};
+
+/* ---- FastLane (fastlane.c) --------------------------------------------- */
+#define ML_FAST_NIL UINT64_MAX
+struct ml_fast {
+	uint8_t *base;
+	size_t size;
+	size_t top;     /* bump pointer: everything below is objects or holes */
+	size_t touched; /* highest top since pages were last given back */
+	uint64_t free_head[ML_NCLASSES]; /* per class, offset of the first free block */
+	size_t free_bytes;               /* bytes on the free lists */
+	size_t used_bytes;               /* object bytes */
+	size_t reserved_bytes;           /* block bytes of live objects */
+};
+
+/* ---- SlowLane (slowlane.c) ---------------------------------------------- */
+#define ML_SLAB_SIZE ((size_t)65536)
+/* Largest class kept in the block region; bigger objects are blobs. */
+#define ML_BLOCK_MAX_SIZE ((size_t)16384)
+#define ML_SLAB_FREE 0xff
+
+struct ml_slab {
+	uint32_t used;      /* live blocks */
+	uint32_t carved;    /* blocks handed out by bump so far */
+	uint32_t free_head; /* first free block index (ML_NIL: none) */
+	uint32_t prev, next; /* partial list of its class, or free slab list */
+	uint8_t cls;        /* size class, ML_SLAB_FREE when empty */
+	uint8_t on_partial;
+	uint8_t dirty;      /* pages touched since last given back */
+};
+
+struct ml_extent {
+	size_t off, len;
+};
+
+struct ml_slow {
+	uint8_t *base;
+	size_t size;
+	size_t margin;      /* safety margin kept free for moves */
+	size_t block_top;   /* end of the block region (slab multiple) */
+	size_t blob_bottom; /* start of the blob region */
+	struct ml_slab *slabs;
+	size_t nslabs_max;
+	uint32_t partial[ML_NCLASSES]; /* slabs of a class with a free block */
+	uint32_t free_slabs;           /* empty slabs below block_top */
+	size_t nfree_slabs;
+	struct ml_extent *holes; /* free blob extents, sorted by offset, coalesced */
+	size_t nholes, holes_cap;
+	size_t blob_hole_bytes;
+	size_t blob_slop; /* hole bytes the last compaction could not close (alignment gaps) */
+	size_t nblobs;
+	uint32_t cls_slabs[ML_NCLASSES]; /* slabs holding class c */
+	uint64_t cls_used[ML_NCLASSES];  /* live blocks of class c */
+	size_t used_bytes;               /* object bytes */
+	size_t block_reserved, blob_reserved; /* bytes taken by blocks / blob extents */
+	size_t touched_lo; /* lowest blob_bottom since the middle was last given back */
+	size_t touched_hi; /* highest block_top since then */
+};
+
+/* Where an object is placed: what the lanes hand back. */
+struct ml_place {
+	uint8_t state; /* MEMLANE_STATE_FAST or _SLOW */
+	uint8_t kind;
+	uint8_t cls;
+	uint64_t off;
+	uint64_t cap;
+};
+
+struct ml_root {
+	char *name;
+	memlane_handle h;
+};
+
+struct memlane_arena {
+	pthread_mutex_t lock;
+	memlane_config cfg;
+	uint32_t id;
+
+	struct ml_stub *stubs;
+	uint32_t nslots, slots_cap;
+	uint32_t free_slot;
+	uint64_t retired_slots;
+
+	struct ml_fast fast;
+	struct ml_slow slow;
+	struct ml_list young; /* FastLane objects, oldest first */
+	struct ml_list cold;  /* MEMLANE_COLD FastLane objects */
+	struct ml_list slowlist;
+
+	uint64_t tick;
+	uint64_t objects;
+	uint64_t pinned;
+	memlane_stats ctr; /* activity counters only; gauges are computed */
+
+	struct ml_root *roots;
+	size_t nroots, roots_cap;
+
+	pthread_t thread;
+	pthread_cond_t wake;
+	bool thread_running;
+	bool stopping;
+};
+
+/* ---- error.c ---- */
+ML_HIDDEN int ml_err(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+ML_HIDDEN void ml_errclear(void);
+
+/* ---- options.c ---- */
+ML_HIDDEN size_t ml_effective_margin(const memlane_config *cfg);
+ML_HIDDEN int ml_config_print_to(const memlane_config *cfg, FILE *f, int json, const char *indent);
+ML_HIDDEN const char *ml_fmt_size(char *buf, size_t n, uint64_t v);
+
+/* ---- os.c ---- */
+ML_HIDDEN void *ml_os_map(size_t size);
+ML_HIDDEN void ml_os_unmap(void *p, size_t size);
+ML_HIDDEN size_t ml_os_release(uint8_t *base, size_t from, size_t to);
+ML_HIDDEN size_t ml_os_page(void);
+
+/* ---- handle.c ---- */
+ML_HIDDEN int ml_slot_alloc(memlane_arena *a, uint32_t *idx);
+ML_HIDDEN void ml_slot_free(memlane_arena *a, uint32_t idx);
+ML_HIDDEN void ml_slots_fini(memlane_arena *a);
+ML_HIDDEN uint32_t ml_arena_id_next(void);
+ML_HIDDEN int ml_handle_error(memlane_arena *a, memlane_handle h, const char *what);
+ML_HIDDEN void ml_list_push(memlane_arena *a, struct ml_list *l, uint32_t idx);
+ML_HIDDEN void ml_list_remove(memlane_arena *a, struct ml_list *l, uint32_t idx);
+
+static inline memlane_handle ml_handle_make(const memlane_arena *a, uint32_t idx)
+{
+	return ((uint64_t)a->id << 52) | ((uint64_t)a->stubs[idx].gen << 32) | idx;
+}
+
+/* The stub of a live handle of @a, or NULL. Reads only the table. */
+static inline struct ml_stub *ml_lookup(memlane_arena *a, memlane_handle h)
+{
+	uint32_t idx = (uint32_t)h;
+	if ((uint32_t)(h >> 52) != a->id || idx >= a->nslots)
+		return NULL;
+	struct ml_stub *s = &a->stubs[idx];
+	if (s->gen != (uint32_t)((h >> 32) & ML_GEN_MAX) || s->state == MEMLANE_STATE_INVALID)
+		return NULL;
+	return s;
+}
+
+static inline uint32_t ml_stub_index(const memlane_arena *a, const struct ml_stub *s)
+{
+	return (uint32_t)(s - a->stubs);
+}
+
+static inline size_t ml_stub_align(const struct ml_stub *s)
+{
+	return (size_t)1 << s->align_log2;
+}
+
+/* The list a resident object is on. */
+static inline struct ml_list *ml_stub_list(memlane_arena *a, const struct ml_stub *s)
+{
+	if (s->state == MEMLANE_STATE_SLOW)
+		return &a->slowlist;
+	return (s->flags & MEMLANE_COLD) ? &a->cold : &a->young;
+}
+
+static inline uint8_t *ml_stub_ptr(memlane_arena *a, const struct ml_stub *s)
+{
+	return (s->state == MEMLANE_STATE_FAST ? a->fast.base : a->slow.base) + s->off;
+}
+
+/* ---- fastlane.c ---- */
+ML_HIDDEN int ml_fast_init(memlane_arena *a);
+ML_HIDDEN void ml_fast_fini(memlane_arena *a);
+ML_HIDDEN bool ml_fast_can_hold(size_t size, size_t align);
+ML_HIDDEN int ml_fast_alloc(memlane_arena *a, size_t size, size_t align, struct ml_place *p);
+ML_HIDDEN void ml_fast_free(memlane_arena *a, uint64_t off, unsigned cls);
+ML_HIDDEN void ml_fast_carve(memlane_arena *a, size_t from, size_t to);
+ML_HIDDEN void ml_fast_reset_free_lists(memlane_arena *a);
+
+/* ---- slowlane.c ---- */
+ML_HIDDEN int ml_slow_init(memlane_arena *a);
+ML_HIDDEN void ml_slow_fini(memlane_arena *a);
+ML_HIDDEN size_t ml_slow_max_object(const memlane_arena *a);
+ML_HIDDEN int ml_slow_alloc(memlane_arena *a, size_t size, size_t align, bool use_margin, struct ml_place *p);
+ML_HIDDEN void ml_slow_free(memlane_arena *a, const struct ml_stub *s);
+ML_HIDDEN size_t ml_slow_hole_bytes(const memlane_arena *a);
+ML_HIDDEN bool ml_slow_compaction_helps(const memlane_arena *a, size_t size, size_t align, bool use_margin);
+ML_HIDDEN double ml_slow_fragmentation(const memlane_arena *a);
+ML_HIDDEN double ml_fast_fragmentation(const memlane_arena *a);
+/* used by compact.c to rebuild the lane after moving objects */
+ML_HIDDEN void ml_slow_rebuild_slab_lists(memlane_arena *a);
+ML_HIDDEN int ml_slow_holes_reserve(memlane_arena *a, size_t n);
+ML_HIDDEN void ml_slow_hole_insert(memlane_arena *a, size_t off, size_t len);
+ML_HIDDEN void ml_slow_block_push(memlane_arena *a, size_t slab, uint32_t block);
+ML_HIDDEN uint32_t ml_slow_block_pop(memlane_arena *a, size_t slab);
+
+/* ---- compact.c ---- */
+ML_HIDDEN void ml_compact_fast(memlane_arena *a);
+ML_HIDDEN void ml_compact_slow(memlane_arena *a);
+ML_HIDDEN void ml_release_idle(memlane_arena *a);
+
+/* ---- promote.c ---- */
+ML_HIDDEN int ml_promote(memlane_arena *a, struct ml_stub *s, bool use_margin);
+ML_HIDDEN size_t ml_promote_aged(memlane_arena *a);
+ML_HIDDEN size_t ml_promote_oldest(memlane_arena *a, size_t want_bytes);
+
+/* ---- object.c ---- */
+ML_HIDDEN int ml_place_object(memlane_arena *a, size_t size, size_t align, unsigned flags, struct ml_place *p);
+ML_HIDDEN void ml_release_place(memlane_arena *a, struct ml_stub *s);
+ML_HIDDEN void ml_stub_set_place(memlane_arena *a, struct ml_stub *s, const struct ml_place *p);
+
+/* ---- arena.c ---- */
+ML_HIDDEN void ml_maintain_locked(memlane_arena *a);
+
+/* ---- root.c ---- */
+ML_HIDDEN void ml_roots_fini(memlane_arena *a);
+
+static inline void ml_lock(memlane_arena *a)
+{
+	pthread_mutex_lock(&a->lock);
+}
+
+static inline void ml_unlock(memlane_arena *a)
+{
+	pthread_mutex_unlock(&a->lock);
+}
+
+#endif /* MEMLANE_INTERNAL_H */

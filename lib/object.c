@@ -1,0 +1,505 @@
+/* object.c - the public object calls: allocate, free, resize, reach and
+ * copy. Routes each object to a lane, runs the "make room" chain when a
+ * lane is full, and keeps stubs, lane lists and byte counts in step.
+ *
+ * Every call takes the arena lock; bulk copies (memlane_read/write of
+ * more than ML_COPY_UNLOCKED bytes) pin the object and copy outside the
+ * lock, so one thread's large copy does not stall the others. */
+#include <inttypes.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* Copies up to this size are done under the lock: cheaper than the
+ * second lock round trip that pinning would cost. */
+#define ML_COPY_UNLOCKED 512
+
+/* Largest object size accepted at all; keeps every size computation far
+ * from overflow. */
+#define ML_SIZE_LIMIT ((size_t)1 << 48)
+
+void ml_stub_set_place(memlane_arena *a, struct ml_stub *s, const struct ml_place *p)
+{
+	s->state = p->state;
+	s->kind = p->kind;
+	s->cls = p->cls;
+	s->off = p->off;
+	s->cap = p->cap;
+	ml_list_push(a, ml_stub_list(a, s), ml_stub_index(a, s));
+	if (p->state == MEMLANE_STATE_FAST)
+		a->fast.used_bytes += s->size;
+	else
+		a->slow.used_bytes += s->size;
+}
+
+void ml_release_place(memlane_arena *a, struct ml_stub *s)
+{
+	ml_list_remove(a, ml_stub_list(a, s), ml_stub_index(a, s));
+	if (s->state == MEMLANE_STATE_FAST) {
+		a->fast.used_bytes -= s->size;
+		ml_fast_free(a, s->off, s->cls);
+	} else {
+		a->slow.used_bytes -= s->size;
+		ml_slow_free(a, s);
+	}
+}
+
+static int no_room(memlane_arena *a, size_t size, size_t align)
+{
+	return ml_err(MEMLANE_ENOMEM,
+	              "no room for %zu bytes (align %zu): SlowLane %zu of %zu bytes taken, %zu kept as safety margin; "
+	              "FastLane %zu of %zu bytes taken",
+	              size, align, a->slow.block_reserved + a->slow.blob_reserved, a->slow.size, a->slow.margin,
+	              a->fast.reserved_bytes, a->fast.size);
+}
+
+static int place_slow(memlane_arena *a, size_t size, size_t align, struct ml_place *p)
+{
+	int rc = ml_slow_alloc(a, size, align, false, p);
+	/* Compact only when it can win back enough: a full lane of live
+	 * objects would otherwise be slid around on every failed call. */
+	if (rc == MEMLANE_ENOMEM && a->cfg.auto_compaction && ml_slow_compaction_helps(a, size, align, false)) {
+		ml_compact_slow(a);
+		rc = ml_slow_alloc(a, size, align, false, p);
+	}
+	return rc;
+}
+
+/* Find a place for a new object, making room if it must: a full
+ * FastLane compacts, then promotes its oldest objects, then the object
+ * falls back to the SlowLane; a full SlowLane compacts. */
+int ml_place_object(memlane_arena *a, size_t size, size_t align, unsigned flags, struct ml_place *p)
+{
+	bool fast = !(flags & MEMLANE_SLOW) && (size < a->cfg.threshold || (flags & MEMLANE_FAST)) &&
+	            ml_fast_can_hold(size, align);
+	if (fast) {
+		if (ml_fast_alloc(a, size, align, p) == 0)
+			return 0;
+		size_t need = ml_class_size(ml_class_of(size)) + align;
+		if (a->cfg.auto_compaction && a->fast.free_bytes >= need) {
+			ml_compact_fast(a);
+			if (ml_fast_alloc(a, size, align, p) == 0)
+				return 0;
+		}
+		size_t want = a->fast.size / 4 > need ? a->fast.size / 4 : need;
+		if (ml_promote_oldest(a, want) > 0) {
+			if (ml_fast_alloc(a, size, align, p) == 0)
+				return 0;
+			if (a->cfg.auto_compaction) {
+				ml_compact_fast(a);
+				if (ml_fast_alloc(a, size, align, p) == 0)
+					return 0;
+			}
+		}
+		if (place_slow(a, size, align, p) == 0) {
+			a->ctr.fallbacks++;
+			return 0;
+		}
+		return no_room(a, size, align);
+	}
+	if (size > ml_slow_max_object(a))
+		return ml_err(MEMLANE_ETOOBIG, "%zu bytes can never fit: the SlowLane holds at most %zu (slow_lane_size %zu "
+		                               "less the safety margin %zu)",
+		              size, ml_slow_max_object(a), a->slow.size, a->slow.margin);
+	if (place_slow(a, size, align, p) == 0)
+		return 0;
+	return no_room(a, size, align);
+}
+
+static int check_opts(const memlane_alloc_opts *o, size_t *align)
+{
+	if (o->flags & ~ML_FLAG_PUBLIC_MASK)
+		return ml_err(MEMLANE_EINVAL, "memlane_alloc_ex: unknown flag bits 0x%x", o->flags & ~ML_FLAG_PUBLIC_MASK);
+	if ((o->flags & MEMLANE_FAST) && (o->flags & MEMLANE_SLOW))
+		return ml_err(MEMLANE_EINVAL, "memlane_alloc_ex: MEMLANE_FAST and MEMLANE_SLOW together");
+	size_t al = o->align ? o->align : ML_MIN_ALIGN;
+	if ((al & (al - 1)) != 0 || al > MEMLANE_MAX_ALIGN)
+		return ml_err(MEMLANE_EINVAL, "memlane_alloc_ex: align %zu is not a power of two up to %d", o->align,
+		              MEMLANE_MAX_ALIGN);
+	*align = al < ML_MIN_ALIGN ? ML_MIN_ALIGN : al;
+	return 0;
+}
+
+static unsigned log2_of(size_t v)
+{
+	return 63u - (unsigned)__builtin_clzll((unsigned long long)v);
+}
+
+int memlane_alloc_ex(memlane_arena *a, size_t size, const memlane_alloc_opts *opts, memlane_handle *out)
+{
+	static const memlane_alloc_opts defaults = {0, 0, 0};
+	const memlane_alloc_opts *o = opts ? opts : &defaults;
+	size_t align = ML_MIN_ALIGN;
+	if (!a || !out)
+		return ml_err(MEMLANE_EINVAL, "memlane_alloc: %s is NULL", a ? "out" : "arena");
+	int rc = check_opts(o, &align);
+	if (rc)
+		return rc;
+	if (size > ML_SIZE_LIMIT)
+		return ml_err(MEMLANE_ETOOBIG, "memlane_alloc: %zu bytes is beyond any lane", size);
+
+	ml_lock(a);
+	uint32_t idx;
+	struct ml_place p;
+	rc = ml_slot_alloc(a, &idx);
+	if (rc)
+		goto out;
+	rc = ml_place_object(a, size, align, o->flags, &p);
+	if (rc) {
+		ml_slot_free(a, idx); /* bumps the generation: nothing was handed out */
+		goto out;
+	}
+	struct ml_stub *s = &a->stubs[idx];
+	s->size = size;
+	s->tag = o->tag;
+	s->flags = (uint8_t)(o->flags & (MEMLANE_ZERO | MEMLANE_NOSPILL | MEMLANE_COLD));
+	s->align_log2 = (uint8_t)log2_of(align);
+	s->birth = a->tick;
+	s->referenced = 1;
+	ml_stub_set_place(a, s, &p);
+	if (o->flags & MEMLANE_ZERO)
+		memset(ml_stub_ptr(a, s), 0, size);
+	a->objects++;
+	a->ctr.allocs++;
+	*out = ml_handle_make(a, idx);
+out:
+	ml_unlock(a);
+	return rc;
+}
+
+int memlane_alloc(memlane_arena *a, size_t size, memlane_handle *out)
+{
+	return memlane_alloc_ex(a, size, NULL, out);
+}
+
+int memlane_alloc_array(memlane_arena *a, size_t n, size_t elem_size, size_t align, memlane_handle *out)
+{
+	size_t bytes;
+	if (__builtin_mul_overflow(n, elem_size, &bytes))
+		return ml_err(MEMLANE_ETOOBIG, "memlane_alloc_array: %zu elements of %zu bytes overflow size_t", n,
+		              elem_size);
+	memlane_alloc_opts o = {MEMLANE_ZERO, align, 0};
+	return memlane_alloc_ex(a, bytes, &o, out);
+}
+
+/* Look @h up under the lock; on failure explain why. */
+static int lookup(memlane_arena *a, memlane_handle h, const char *what, struct ml_stub **out)
+{
+	struct ml_stub *s = ml_lookup(a, h);
+	if (!s)
+		return ml_handle_error(a, h, what);
+	*out = s;
+	return 0;
+}
+
+int memlane_free(memlane_arena *a, memlane_handle h)
+{
+	if (!a)
+		return ml_err(MEMLANE_EINVAL, "memlane_free: arena is NULL");
+	struct ml_stub *s;
+	ml_lock(a);
+	int rc = lookup(a, h, "memlane_free", &s);
+	if (rc)
+		goto out;
+	if (s->pins) {
+		rc = ml_err(MEMLANE_EPINNED, "memlane_free: handle 0x%016" PRIx64 " is pinned (%u pins)", h, s->pins);
+		goto out;
+	}
+	ml_release_place(a, s);
+	ml_slot_free(a, ml_stub_index(a, s));
+	a->objects--;
+	a->ctr.frees++;
+out:
+	ml_unlock(a);
+	return rc;
+}
+
+/* Whether a resize to @n can stay where the object is. */
+static bool fits_in_place(const memlane_arena *a, const struct ml_stub *s, size_t n)
+{
+	if (n > s->cap)
+		return false;
+	if (s->state == MEMLANE_STATE_FAST && n >= a->cfg.threshold)
+		return false; /* grown out of the FastLane: the one-way lane takes it */
+	return !(s->cap > 256 && n < s->cap / 4); /* much smaller: move, to give space back */
+}
+
+int memlane_realloc(memlane_arena *a, memlane_handle h, size_t n)
+{
+	if (!a)
+		return ml_err(MEMLANE_EINVAL, "memlane_realloc: arena is NULL");
+	if (n > ML_SIZE_LIMIT)
+		return ml_err(MEMLANE_ETOOBIG, "memlane_realloc: %zu bytes is beyond any lane", n);
+	struct ml_stub *s;
+	ml_lock(a);
+	int rc = lookup(a, h, "memlane_realloc", &s);
+	if (rc)
+		goto out;
+	if (s->pins) {
+		rc = ml_err(MEMLANE_EPINNED, "memlane_realloc: handle 0x%016" PRIx64 " is pinned", h);
+		goto out;
+	}
+	size_t old = s->size;
+	if (fits_in_place(a, s, n)) {
+		if (s->state == MEMLANE_STATE_FAST)
+			a->fast.used_bytes = a->fast.used_bytes - old + n;
+		else
+			a->slow.used_bytes = a->slow.used_bytes - old + n;
+	} else {
+		/* Pinned while room is made, so compaction and promotion leave
+		 * it where it is; a SlowLane object never goes back. */
+		unsigned flags = s->state == MEMLANE_STATE_FAST ? 0 : MEMLANE_SLOW;
+		struct ml_place p;
+		s->pins++;
+		rc = ml_place_object(a, n, ml_stub_align(s), flags, &p);
+		s->pins--;
+		if (rc)
+			goto out;
+		uint8_t *dst = (p.state == MEMLANE_STATE_FAST ? a->fast.base : a->slow.base) + p.off;
+		memcpy(dst, ml_stub_ptr(a, s), old < n ? old : n);
+		ml_release_place(a, s); /* takes the old size off its lane */
+		s->size = n;
+		ml_stub_set_place(a, s, &p); /* adds the new size to the new lane */
+	}
+	s->size = n;
+	if ((s->flags & MEMLANE_ZERO) && n > old)
+		memset(ml_stub_ptr(a, s) + old, 0, n - old);
+	s->referenced = 1;
+	a->ctr.reallocs++;
+out:
+	ml_unlock(a);
+	return rc;
+}
+
+/* Resolve @h to its bytes for get, get_ro, try_get and pin. Nothing is
+ * spilled yet, so every live object is resident. */
+static void *reach(memlane_arena *a, memlane_handle h, const char *what, int *rc)
+{
+	struct ml_stub *s;
+	*rc = lookup(a, h, what, &s);
+	if (*rc)
+		return NULL;
+	s->referenced = 1;
+	return ml_stub_ptr(a, s);
+}
+
+void *memlane_get(memlane_arena *a, memlane_handle h)
+{
+	if (!a) {
+		ml_err(MEMLANE_EINVAL, "memlane_get: arena is NULL");
+		return NULL;
+	}
+	int rc;
+	ml_lock(a);
+	void *p = reach(a, h, "memlane_get", &rc);
+	ml_unlock(a);
+	return p;
+}
+
+const void *memlane_get_ro(memlane_arena *a, memlane_handle h)
+{
+	if (!a) {
+		ml_err(MEMLANE_EINVAL, "memlane_get_ro: arena is NULL");
+		return NULL;
+	}
+	int rc;
+	ml_lock(a);
+	const void *p = reach(a, h, "memlane_get_ro", &rc);
+	ml_unlock(a);
+	return p;
+}
+
+int memlane_try_get(memlane_arena *a, memlane_handle h, void **ptr)
+{
+	if (!a || !ptr)
+		return ml_err(MEMLANE_EINVAL, "memlane_try_get: %s is NULL", a ? "ptr" : "arena");
+	int rc;
+	ml_lock(a);
+	void *p = reach(a, h, "memlane_try_get", &rc);
+	ml_unlock(a);
+	if (!rc)
+		*ptr = p;
+	return rc;
+}
+
+int memlane_pin(memlane_arena *a, memlane_handle h, void **ptr)
+{
+	if (!a)
+		return ml_err(MEMLANE_EINVAL, "memlane_pin: arena is NULL");
+	struct ml_stub *s;
+	ml_lock(a);
+	int rc = lookup(a, h, "memlane_pin", &s);
+	if (rc)
+		goto out;
+	if (s->pins == UINT16_MAX) {
+		rc = ml_err(MEMLANE_EINVAL, "memlane_pin: handle 0x%016" PRIx64 " is pinned %u times already", h,
+		            (unsigned)UINT16_MAX);
+		goto out;
+	}
+	if (s->pins++ == 0)
+		a->pinned++;
+	s->referenced = 1;
+	if (ptr)
+		*ptr = ml_stub_ptr(a, s);
+out:
+	ml_unlock(a);
+	return rc;
+}
+
+int memlane_unpin(memlane_arena *a, memlane_handle h)
+{
+	if (!a)
+		return ml_err(MEMLANE_EINVAL, "memlane_unpin: arena is NULL");
+	struct ml_stub *s;
+	ml_lock(a);
+	int rc = lookup(a, h, "memlane_unpin", &s);
+	if (rc)
+		goto out;
+	if (s->pins == 0) {
+		rc = ml_err(MEMLANE_EINVAL, "memlane_unpin: handle 0x%016" PRIx64 " is not pinned", h);
+		goto out;
+	}
+	if (--s->pins == 0)
+		a->pinned--;
+out:
+	ml_unlock(a);
+	return rc;
+}
+
+/* The shared body of memlane_read and memlane_write. */
+static int copy_object(memlane_arena *a, memlane_handle h, size_t off, void *buf, size_t len, bool to_object)
+{
+	const char *what = to_object ? "memlane_write" : "memlane_read";
+	if (!a || (!buf && len))
+		return ml_err(MEMLANE_EINVAL, "%s: %s is NULL", what, a ? "buffer" : "arena");
+	struct ml_stub *s;
+	ml_lock(a);
+	int rc = lookup(a, h, what, &s);
+	if (rc)
+		goto out;
+	if (off > s->size || len > s->size - off) {
+		rc = ml_err(MEMLANE_ERANGE, "%s: %zu bytes at offset %zu are outside handle 0x%016" PRIx64 " (%" PRIu64
+		                            " bytes)",
+		            what, len, off, h, s->size);
+		goto out;
+	}
+	s->referenced = 1;
+	uint8_t *p = ml_stub_ptr(a, s) + off;
+	if (len <= ML_COPY_UNLOCKED) {
+		if (to_object)
+			memcpy(p, buf, len);
+		else
+			memcpy(buf, p, len);
+		goto out;
+	}
+	/* Pinned, the object can neither move nor be freed while the lock
+	 * is dropped for the copy. */
+	uint32_t idx = ml_stub_index(a, s);
+	if (s->pins++ == 0)
+		a->pinned++;
+	ml_unlock(a);
+	if (to_object)
+		memcpy(p, buf, len);
+	else
+		memcpy(buf, p, len);
+	ml_lock(a);
+	s = &a->stubs[idx]; /* the table may have grown meanwhile */
+	if (--s->pins == 0)
+		a->pinned--;
+out:
+	ml_unlock(a);
+	return rc;
+}
+
+int memlane_read(memlane_arena *a, memlane_handle h, size_t off, void *dst, size_t len)
+{
+	return copy_object(a, h, off, dst, len, false);
+}
+
+int memlane_write(memlane_arena *a, memlane_handle h, size_t off, const void *src, size_t len)
+{
+	return copy_object(a, h, off, (void *)(uintptr_t)src, len, true);
+}
+
+memlane_state memlane_handle_state(memlane_arena *a, memlane_handle h)
+{
+	if (!a)
+		return MEMLANE_STATE_INVALID;
+	ml_lock(a);
+	struct ml_stub *s = ml_lookup(a, h);
+	memlane_state st = s ? (memlane_state)s->state : MEMLANE_STATE_INVALID;
+	ml_unlock(a);
+	return st;
+}
+
+int memlane_valid(memlane_arena *a, memlane_handle h)
+{
+	return memlane_handle_state(a, h) != MEMLANE_STATE_INVALID;
+}
+
+size_t memlane_size(memlane_arena *a, memlane_handle h)
+{
+	if (!a)
+		return 0;
+	ml_lock(a);
+	struct ml_stub *s = ml_lookup(a, h);
+	size_t n = s ? s->size : 0;
+	ml_unlock(a);
+	return n;
+}
+
+uint32_t memlane_tag(memlane_arena *a, memlane_handle h)
+{
+	if (!a)
+		return 0;
+	ml_lock(a);
+	struct ml_stub *s = ml_lookup(a, h);
+	uint32_t t = s ? s->tag : 0;
+	ml_unlock(a);
+	return t;
+}
+
+int memlane_promote(memlane_arena *a, memlane_handle h)
+{
+	if (!a)
+		return ml_err(MEMLANE_EINVAL, "memlane_promote: arena is NULL");
+	struct ml_stub *s;
+	ml_lock(a);
+	int rc = lookup(a, h, "memlane_promote", &s);
+	if (rc)
+		goto out;
+	rc = ml_promote(a, s, false);
+	if (rc == MEMLANE_EPINNED)
+		ml_err(rc, "memlane_promote: handle 0x%016" PRIx64 " is pinned", h);
+	else if (rc == MEMLANE_ENOMEM)
+		no_room(a, s->size, ml_stub_align(s));
+out:
+	ml_unlock(a);
+	return rc;
+}
+
+int memlane_evict(memlane_arena *a, memlane_handle h)
+{
+	if (!a)
+		return ml_err(MEMLANE_EINVAL, "memlane_evict: arena is NULL");
+	struct ml_stub *s;
+	ml_lock(a);
+	int rc = lookup(a, h, "memlane_evict", &s);
+	if (!rc)
+		rc = ml_err(MEMLANE_ENOSPILL, "memlane_evict: this arena has no spill store (the pager is not built yet)");
+	ml_unlock(a);
+	return rc;
+}
+
+int memlane_prefetch(memlane_arena *a, memlane_handle h)
+{
+	if (!a)
+		return ml_err(MEMLANE_EINVAL, "memlane_prefetch: arena is NULL");
+	struct ml_stub *s;
+	ml_lock(a);
+	int rc = lookup(a, h, "memlane_prefetch", &s); /* resident already: nothing to do */
+	if (!rc)
+		s->referenced = 1;
+	ml_unlock(a);
+	return rc;
+}

@@ -1,0 +1,40 @@
+/* os.c - the operating system layer: mapping the lanes and giving pages
+ * back. The only file that calls mmap, munmap and madvise. */
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+size_t ml_os_page(void)
+{
+	long p = sysconf(_SC_PAGESIZE);
+	return p > 0 ? (size_t)p : 4096;
+}
+
+/* Reserve @size bytes of address space; pages are materialised on first
+ * touch, so a large lane costs nothing until it is used. */
+void *ml_os_map(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void ml_os_unmap(void *p, size_t size)
+{
+	if (p)
+		munmap(p, size);
+}
+
+/* Give the whole pages inside [from, to) of a lane back to the OS.
+ * MADV_DONTNEED (not MADV_FREE) so RSS drops at once and the pages read
+ * as zero when touched again. Returns the bytes given back. */
+size_t ml_os_release(uint8_t *base, size_t from, size_t to)
+{
+	size_t page = ml_os_page();
+	size_t lo = ml_align_up(from, page), hi = ml_align_down(to, page);
+	if (hi <= lo)
+		return 0;
+	if (madvise(base + lo, hi - lo, MADV_DONTNEED) != 0)
+		return 0;
+	return hi - lo;
+}

@@ -1,0 +1,454 @@
+/* slowlane.c - the SlowLane: one mmap'd region for large or long-lived
+ * objects, split into two regions that grow towards each other:
+ *
+ *   [0, block_top)            block region: 64 KiB slabs, one size class
+ *                             each, for objects up to 16 KiB
+ *   [block_top, blob_bottom)  the free middle
+ *   [blob_bottom, size)       blob region: variable-size extents with an
+ *                             address-ordered, coalescing free list
+ *
+ * Either region takes what it needs from the middle, so the split
+ * follows demand. User allocations leave `margin` bytes of the middle
+ * free; promotions and compaction may use them. Freed space is reused:
+ * free blocks go back to their slab, empty slabs to the free slab list
+ * (or the middle, at the top), blob extents to the hole list (or the
+ * middle, at the bottom). Owns a->slow; never touches stubs. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static size_t blocks_per_slab(unsigned cls)
+{
+	return ML_SLAB_SIZE / ml_class_size(cls);
+}
+
+int ml_slow_init(memlane_arena *a)
+{
+	struct ml_slow *sl = &a->slow;
+	memset(sl, 0, sizeof(*sl));
+	sl->size = a->cfg.slow_lane_size;
+	sl->margin = ml_effective_margin(&a->cfg);
+	sl->base = ml_os_map(sl->size);
+	if (!sl->base)
+		return ml_err(MEMLANE_ENOMEM, "cannot map the SlowLane (slow_lane_size=%zu bytes)", sl->size);
+	sl->nslabs_max = sl->size / ML_SLAB_SIZE;
+	sl->slabs = ml_os_map(sl->nslabs_max * sizeof(struct ml_slab) + 1);
+	if (!sl->slabs) {
+		ml_os_unmap(sl->base, sl->size);
+		sl->base = NULL;
+		return ml_err(MEMLANE_ENOMEM, "cannot map the SlowLane's slab table");
+	}
+	sl->blob_bottom = sl->size;
+	sl->touched_lo = sl->size;
+	for (unsigned c = 0; c < ML_NCLASSES; c++)
+		sl->partial[c] = ML_NIL;
+	sl->free_slabs = ML_NIL;
+	return 0;
+}
+
+void ml_slow_fini(memlane_arena *a)
+{
+	struct ml_slow *sl = &a->slow;
+	ml_os_unmap(sl->base, sl->size);
+	ml_os_unmap(sl->slabs, sl->nslabs_max * sizeof(struct ml_slab) + 1);
+	free(sl->holes);
+	sl->base = NULL;
+	sl->slabs = NULL;
+	sl->holes = NULL;
+}
+
+/* The largest object a user allocation can ever place. */
+size_t ml_slow_max_object(const memlane_arena *a)
+{
+	return a->slow.size - a->slow.margin;
+}
+
+/* ---- slab lists ---------------------------------------------------- */
+
+static void slab_link(struct ml_slow *sl, uint32_t *head, uint32_t si)
+{
+	struct ml_slab *s = &sl->slabs[si];
+	s->prev = ML_NIL;
+	s->next = *head;
+	if (*head != ML_NIL)
+		sl->slabs[*head].prev = si;
+	*head = si;
+}
+
+static void slab_unlink(struct ml_slow *sl, uint32_t *head, uint32_t si)
+{
+	struct ml_slab *s = &sl->slabs[si];
+	if (s->prev != ML_NIL)
+		sl->slabs[s->prev].next = s->next;
+	else
+		*head = s->next;
+	if (s->next != ML_NIL)
+		sl->slabs[s->next].prev = s->prev;
+	s->prev = s->next = ML_NIL;
+}
+
+static void partial_add(struct ml_slow *sl, uint32_t si)
+{
+	struct ml_slab *s = &sl->slabs[si];
+	if (!s->on_partial) {
+		slab_link(sl, &sl->partial[s->cls], si);
+		s->on_partial = 1;
+	}
+}
+
+static void partial_del(struct ml_slow *sl, uint32_t si)
+{
+	struct ml_slab *s = &sl->slabs[si];
+	if (s->on_partial) {
+		slab_unlink(sl, &sl->partial[s->cls], si);
+		s->on_partial = 0;
+	}
+}
+
+static bool slab_full(const struct ml_slab *s)
+{
+	return s->free_head == ML_NIL && s->carved == blocks_per_slab(s->cls);
+}
+
+/* Give back the slabs at the top of the block region that are empty. */
+static void block_region_shrink(struct ml_slow *sl)
+{
+	while (sl->block_top > 0) {
+		uint32_t si = (uint32_t)(sl->block_top / ML_SLAB_SIZE - 1);
+		if (sl->slabs[si].cls != ML_SLAB_FREE)
+			break;
+		slab_unlink(sl, &sl->free_slabs, si);
+		sl->nfree_slabs--;
+		sl->block_top -= ML_SLAB_SIZE;
+	}
+}
+
+/* Rebuild the partial lists, the free slab list and the per-class counts
+ * from the slab table, after compaction rearranged the slabs. */
+void ml_slow_rebuild_slab_lists(memlane_arena *a)
+{
+	struct ml_slow *sl = &a->slow;
+	for (unsigned c = 0; c < ML_NCLASSES; c++) {
+		sl->partial[c] = ML_NIL;
+		sl->cls_slabs[c] = 0;
+	}
+	sl->free_slabs = ML_NIL;
+	sl->nfree_slabs = 0;
+	size_t n = sl->block_top / ML_SLAB_SIZE;
+	for (size_t i = n; i-- > 0;) {
+		struct ml_slab *s = &sl->slabs[i];
+		s->on_partial = 0;
+		if (s->cls == ML_SLAB_FREE) {
+			slab_link(sl, &sl->free_slabs, (uint32_t)i);
+			sl->nfree_slabs++;
+			continue;
+		}
+		sl->cls_slabs[s->cls]++;
+		if (!slab_full(s))
+			partial_add(sl, (uint32_t)i);
+	}
+	block_region_shrink(sl);
+}
+
+/* ---- blocks -------------------------------------------------------- */
+
+static int slab_new(struct ml_slow *sl, unsigned cls, bool use_margin, uint32_t *out)
+{
+	uint32_t si = sl->free_slabs;
+	if (si != ML_NIL) {
+		slab_unlink(sl, &sl->free_slabs, si);
+		sl->nfree_slabs--;
+	} else {
+		size_t reserve = use_margin ? 0 : sl->margin;
+		if (sl->blob_bottom - sl->block_top < ML_SLAB_SIZE + reserve)
+			return MEMLANE_ENOMEM;
+		si = (uint32_t)(sl->block_top / ML_SLAB_SIZE);
+		sl->block_top += ML_SLAB_SIZE;
+		if (sl->block_top > sl->touched_hi)
+			sl->touched_hi = sl->block_top;
+	}
+	struct ml_slab *s = &sl->slabs[si];
+	s->used = 0;
+	s->carved = 0;
+	s->free_head = ML_NIL;
+	s->cls = (uint8_t)cls;
+	s->on_partial = 0;
+	s->dirty = 1;
+	sl->cls_slabs[cls]++;
+	partial_add(sl, si);
+	*out = si;
+	return 0;
+}
+
+/* Take one free block of slab @si (free list first, then the uncarved
+ * rest). The slab must not be full. */
+uint32_t ml_slow_block_pop(memlane_arena *a, size_t si)
+{
+	struct ml_slow *sl = &a->slow;
+	struct ml_slab *s = &sl->slabs[si];
+	size_t cs = ml_class_size(s->cls);
+	uint32_t b = s->free_head;
+	if (b != ML_NIL)
+		memcpy(&s->free_head, sl->base + si * ML_SLAB_SIZE + (size_t)b * cs, sizeof(uint32_t));
+	else
+		b = s->carved++;
+	s->used++;
+	sl->cls_used[s->cls]++;
+	if (slab_full(s))
+		partial_del(sl, (uint32_t)si);
+	return b;
+}
+
+/* Return block @b to slab @si; an emptied slab leaves its class. */
+void ml_slow_block_push(memlane_arena *a, size_t si, uint32_t b)
+{
+	struct ml_slow *sl = &a->slow;
+	struct ml_slab *s = &sl->slabs[si];
+	size_t cs = ml_class_size(s->cls);
+	memcpy(sl->base + si * ML_SLAB_SIZE + (size_t)b * cs, &s->free_head, sizeof(uint32_t));
+	s->free_head = b;
+	s->used--;
+	sl->cls_used[s->cls]--;
+	if (s->used > 0) {
+		partial_add(sl, (uint32_t)si);
+		return;
+	}
+	partial_del(sl, (uint32_t)si);
+	sl->cls_slabs[s->cls]--;
+	s->cls = ML_SLAB_FREE;
+	slab_link(sl, &sl->free_slabs, (uint32_t)si);
+	sl->nfree_slabs++;
+	block_region_shrink(sl);
+}
+
+static int block_alloc(memlane_arena *a, unsigned cls, bool use_margin, struct ml_place *p)
+{
+	struct ml_slow *sl = &a->slow;
+	uint32_t si = sl->partial[cls];
+	if (si == ML_NIL) {
+		int rc = slab_new(sl, cls, use_margin, &si);
+		if (rc)
+			return rc;
+	}
+	size_t cs = ml_class_size(cls);
+	uint32_t b = ml_slow_block_pop(a, si);
+	sl->block_reserved += cs;
+	p->state = MEMLANE_STATE_SLOW;
+	p->kind = ML_KIND_BLOCK;
+	p->cls = (uint8_t)cls;
+	p->off = (uint64_t)si * ML_SLAB_SIZE + (uint64_t)b * cs;
+	p->cap = cs;
+	return 0;
+}
+
+/* ---- blob holes ---------------------------------------------------- */
+
+/* Make room for @n holes. Every blob can leave at most one hole when
+ * freed, so blob_alloc reserves ahead and frees never need memory. */
+int ml_slow_holes_reserve(memlane_arena *a, size_t n)
+{
+	struct ml_slow *sl = &a->slow;
+	if (n <= sl->holes_cap)
+		return 0;
+	size_t cap = sl->holes_cap ? sl->holes_cap * 2 : 64;
+	while (cap < n)
+		cap *= 2;
+	struct ml_extent *h = realloc(sl->holes, cap * sizeof(*h));
+	if (!h)
+		return ml_err(MEMLANE_ENOMEM, "cannot grow the SlowLane hole list to %zu entries", cap);
+	sl->holes = h;
+	sl->holes_cap = cap;
+	return 0;
+}
+
+/* Index of the first hole at or above @off. */
+static size_t hole_search(const struct ml_slow *sl, size_t off)
+{
+	size_t lo = 0, hi = sl->nholes;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (sl->holes[mid].off < off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static void hole_remove(struct ml_slow *sl, size_t i)
+{
+	memmove(&sl->holes[i], &sl->holes[i + 1], (sl->nholes - i - 1) * sizeof(sl->holes[0]));
+	sl->nholes--;
+}
+
+/* Add the free extent [off, off+len), merging with its neighbours so
+ * adjacent holes always become one. Capacity is reserved beforehand. */
+void ml_slow_hole_insert(memlane_arena *a, size_t off, size_t len)
+{
+	struct ml_slow *sl = &a->slow;
+	if (len == 0)
+		return;
+	sl->blob_hole_bytes += len;
+	size_t i = hole_search(sl, off);
+	bool merge_prev = i > 0 && sl->holes[i - 1].off + sl->holes[i - 1].len == off;
+	bool merge_next = i < sl->nholes && off + len == sl->holes[i].off;
+	if (merge_prev && merge_next) {
+		sl->holes[i - 1].len += len + sl->holes[i].len;
+		hole_remove(sl, i);
+	} else if (merge_prev) {
+		sl->holes[i - 1].len += len;
+	} else if (merge_next) {
+		sl->holes[i].off = off;
+		sl->holes[i].len += len;
+	} else {
+		memmove(&sl->holes[i + 1], &sl->holes[i], (sl->nholes - i) * sizeof(sl->holes[0]));
+		sl->holes[i].off = off;
+		sl->holes[i].len = len;
+		sl->nholes++;
+	}
+	/* A hole at the bottom of the blob region goes back to the middle. */
+	if (sl->nholes && sl->holes[0].off == sl->blob_bottom) {
+		sl->blob_bottom += sl->holes[0].len;
+		sl->blob_hole_bytes -= sl->holes[0].len;
+		hole_remove(sl, 0);
+	}
+}
+
+/* ---- blobs --------------------------------------------------------- */
+
+static size_t blob_len(size_t size)
+{
+	return size ? ml_align_up(size, ML_MIN_ALIGN) : ML_MIN_ALIGN;
+}
+
+static int blob_alloc(memlane_arena *a, size_t size, size_t align, bool use_margin, struct ml_place *p)
+{
+	struct ml_slow *sl = &a->slow;
+	size_t len = blob_len(size);
+	int rc = ml_slow_holes_reserve(a, sl->nblobs + 4);
+	if (rc)
+		return rc;
+
+	/* Best fit among the holes, placed at the top of the hole so what
+	 * is left stays next to whatever lies below. */
+	size_t best = SIZE_MAX, best_waste = SIZE_MAX, best_start = 0;
+	for (size_t i = 0; i < sl->nholes; i++) {
+		const struct ml_extent *h = &sl->holes[i];
+		if (h->len < len)
+			continue;
+		size_t start = ml_align_down(h->off + h->len - len, align);
+		if (start < h->off)
+			continue;
+		if (h->len - len < best_waste) {
+			best = i;
+			best_waste = h->len - len;
+			best_start = start;
+			if (best_waste == 0)
+				break;
+		}
+	}
+	size_t off;
+	if (best != SIZE_MAX) {
+		struct ml_extent h = sl->holes[best];
+		hole_remove(sl, best);
+		sl->blob_hole_bytes -= h.len;
+		off = best_start;
+		ml_slow_hole_insert(a, h.off, off - h.off);
+		ml_slow_hole_insert(a, off + len, h.off + h.len - (off + len));
+	} else {
+		size_t reserve = use_margin ? 0 : sl->margin;
+		if (sl->blob_bottom < len)
+			return MEMLANE_ENOMEM;
+		off = ml_align_down(sl->blob_bottom - len, align);
+		if (off < sl->block_top || off - sl->block_top < reserve)
+			return MEMLANE_ENOMEM;
+		size_t old_bottom = sl->blob_bottom;
+		sl->blob_bottom = off;
+		if (off < sl->touched_lo)
+			sl->touched_lo = off;
+		ml_slow_hole_insert(a, off + len, old_bottom - (off + len));
+	}
+	if (sl->blob_slop > sl->blob_hole_bytes)
+		sl->blob_slop = sl->blob_hole_bytes;
+	sl->nblobs++;
+	sl->blob_reserved += len;
+	p->state = MEMLANE_STATE_SLOW;
+	p->kind = ML_KIND_BLOB;
+	p->cls = 0;
+	p->off = off;
+	p->cap = len;
+	return 0;
+}
+
+/* Place @size bytes in the SlowLane: a block when a class fits (and its
+ * size keeps the alignment), else a blob. MEMLANE_ENOMEM without a
+ * message when there is no room; the caller compacts or reports. */
+int ml_slow_alloc(memlane_arena *a, size_t size, size_t align, bool use_margin, struct ml_place *p)
+{
+	if (size <= ML_BLOCK_MAX_SIZE) {
+		unsigned cls = ml_class_of(size);
+		if (ml_class_size(cls) % align == 0 && block_alloc(a, cls, use_margin, p) == 0)
+			return 0;
+	}
+	if (size > a->slow.size)
+		return MEMLANE_ENOMEM;
+	return blob_alloc(a, size, align, use_margin, p);
+}
+
+void ml_slow_free(memlane_arena *a, const struct ml_stub *s)
+{
+	struct ml_slow *sl = &a->slow;
+	if (s->kind == ML_KIND_BLOCK) {
+		size_t si = s->off / ML_SLAB_SIZE;
+		size_t cs = ml_class_size(s->cls);
+		sl->block_reserved -= cs;
+		ml_slow_block_push(a, si, (uint32_t)((s->off % ML_SLAB_SIZE) / cs));
+	} else {
+		sl->nblobs--;
+		sl->blob_reserved -= s->cap;
+		ml_slow_hole_insert(a, s->off, s->cap);
+	}
+}
+
+/* Bytes compaction could win back: blob holes, empty slabs, and the
+ * slabs a class holds beyond what its live blocks need. */
+static size_t slow_reclaimable(const memlane_arena *a)
+{
+	const struct ml_slow *sl = &a->slow;
+	size_t blob = sl->blob_hole_bytes > sl->blob_slop ? sl->blob_hole_bytes - sl->blob_slop : 0;
+	size_t r = blob + sl->nfree_slabs * ML_SLAB_SIZE;
+	for (unsigned c = 0; c < ML_NCLASSES; c++) {
+		if (!sl->cls_slabs[c])
+			continue;
+		size_t per = blocks_per_slab(c);
+		size_t need = (size_t)((sl->cls_used[c] + per - 1) / per);
+		if (sl->cls_slabs[c] > need)
+			r += (sl->cls_slabs[c] - need) * ML_SLAB_SIZE;
+	}
+	return r;
+}
+
+size_t ml_slow_hole_bytes(const memlane_arena *a)
+{
+	return slow_reclaimable(a);
+}
+
+/* Whether compaction could make room for @size bytes: compaction turns
+ * the reclaimable bytes into free middle, which must then hold the
+ * object (and, for user allocations, the safety margin). Keeps a full
+ * lane of live objects from being slid around on every failed call. */
+bool ml_slow_compaction_helps(const memlane_arena *a, size_t size, size_t align, bool use_margin)
+{
+	const struct ml_slow *sl = &a->slow;
+	size_t middle = sl->blob_bottom - sl->block_top + slow_reclaimable(a);
+	size_t need = blob_len(size) + align + (use_margin ? 0 : sl->margin);
+	return middle >= need;
+}
+
+double ml_slow_fragmentation(const memlane_arena *a)
+{
+	const struct ml_slow *sl = &a->slow;
+	size_t regions = sl->block_top + (sl->size - sl->blob_bottom);
+	return regions ? (double)slow_reclaimable(a) / (double)regions : 0.0;
+}
