@@ -100,16 +100,16 @@ void ml_fast_free(memlane_arena *a, uint64_t off, unsigned cls)
 	struct ml_fast *f = &a->fast;
 	size_t cs = ml_class_size(cls);
 	f->reserved_bytes -= cs;
-	if (f->reserved_bytes == 0) {
-		/* Nothing lives here any more: start over from the bottom. */
-		f->top = 0;
-		ml_fast_reset_free_lists(a);
-		return;
-	}
 	if (off + cs == f->top)
 		f->top = off;
 	else
 		fast_push(f, off, cls);
+	if (f->reserved_bytes == 0) {
+		/* Nothing lives here any more: start over from the bottom. */
+		f->top = 0;
+		if (f->free_bytes)
+			ml_fast_reset_free_lists(a);
+	}
 }
 
 double ml_fast_fragmentation(const memlane_arena *a)
