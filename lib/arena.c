@@ -33,7 +33,12 @@ void ml_maintain_locked(memlane_arena *a)
 		double t = a->cfg.compaction_threshold;
 		if (a->fast.free_bytes >= 4096 && ml_fast_fragmentation(a) >= t)
 			ml_compact_fast(a);
-		if (ml_slow_hole_bytes(a) >= 4096 && ml_slow_fragmentation(a) >= t)
+		/* Judged by what compaction can win back, not by every hole:
+		 * gaps left by pinned blobs and alignment would otherwise
+		 * make every cycle compact for nothing. */
+		size_t win = ml_slow_reclaimable(a);
+		size_t regions = a->slow.block_top + (a->slow.size - a->slow.blob_bottom);
+		if (win >= 4096 && (double)win >= t * (double)regions)
 			ml_compact_slow(a);
 	}
 	if (a->ctr.maintenance_runs % ML_RELEASE_EVERY == 0)

@@ -257,7 +257,7 @@ static void compact_blobs(memlane_arena *a)
 	/* Holes are found top-down; collect them first, then insert
 	 * bottom-up so the hole list is built in order. */
 	struct ml_extent *gaps = malloc((n + 1) * sizeof(*gaps));
-	size_t ngaps = 0;
+	size_t ngaps = 0, pin_gap_bytes = 0;
 	if (!gaps) {
 		free(r);
 		return;
@@ -265,8 +265,11 @@ static void compact_blobs(memlane_arena *a)
 	for (size_t i = 0; i < n; i++) {
 		struct ml_stub *s = &a->stubs[r[i].idx];
 		size_t dst = s->pins ? s->off : ml_align_down(cursor - s->cap, ml_stub_align(s));
-		if (dst + s->cap < cursor)
+		if (dst + s->cap < cursor) {
 			gaps[ngaps++] = (struct ml_extent){dst + s->cap, cursor - (dst + s->cap)};
+			if (s->pins)
+				pin_gap_bytes += cursor - (dst + s->cap);
+		}
 		if (dst != s->off)
 			move_bytes(a, sl->base, s, dst);
 		cursor = dst;
@@ -274,7 +277,11 @@ static void compact_blobs(memlane_arena *a)
 	sl->blob_bottom = cursor;
 	for (size_t i = ngaps; i-- > 0;)
 		ml_slow_hole_insert(a, gaps[i].off, gaps[i].len);
-	sl->blob_slop = sl->blob_hole_bytes; /* what sliding cannot close */
+	/* What sliding could not close: alignment gaps stay until the
+	 * objects around them go; gaps above pinned blobs only until the
+	 * pins go (ml_slow_blob_unpinned). */
+	sl->blob_slop = sl->blob_hole_bytes;
+	sl->blob_pin_slop = pin_gap_bytes < sl->blob_slop ? pin_gap_bytes : sl->blob_slop;
 	free(gaps);
 	free(r);
 }

@@ -103,7 +103,8 @@ struct ml_slow {
 	struct ml_extent *holes; /* free blob extents, sorted by offset, coalesced */
 	size_t nholes, holes_cap;
 	size_t blob_hole_bytes;
-	size_t blob_slop; /* hole bytes the last compaction could not close (alignment gaps) */
+	size_t blob_slop;     /* hole bytes the last compaction could not close */
+	size_t blob_pin_slop; /* the part of blob_slop left above pinned blobs */
 	size_t nblobs;
 	uint32_t cls_slabs[ML_NCLASSES]; /* slabs holding class c */
 	uint64_t cls_used[ML_NCLASSES];  /* live blocks of class c */
@@ -237,6 +238,8 @@ ML_HIDDEN size_t ml_slow_max_object(const memlane_arena *a);
 ML_HIDDEN int ml_slow_alloc(memlane_arena *a, size_t size, size_t align, bool use_margin, struct ml_place *p);
 ML_HIDDEN void ml_slow_free(memlane_arena *a, const struct ml_stub *s);
 ML_HIDDEN size_t ml_slow_hole_bytes(const memlane_arena *a);
+ML_HIDDEN size_t ml_slow_reclaimable(const memlane_arena *a);
+ML_HIDDEN void ml_slow_blob_unpinned(memlane_arena *a);
 ML_HIDDEN bool ml_slow_compaction_helps(const memlane_arena *a, size_t size, size_t align, bool use_margin);
 ML_HIDDEN double ml_slow_fragmentation(const memlane_arena *a);
 ML_HIDDEN double ml_fast_fragmentation(const memlane_arena *a);

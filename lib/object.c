@@ -346,6 +346,16 @@ out:
 	return rc;
 }
 
+/* Drop one pin of @s (the caller checked there is one). */
+static void unpin_stub(memlane_arena *a, struct ml_stub *s)
+{
+	if (--s->pins != 0)
+		return;
+	a->pinned--;
+	if (s->kind == ML_KIND_BLOB && a->slow.blob_pin_slop)
+		ml_slow_blob_unpinned(a);
+}
+
 int memlane_unpin(memlane_arena *a, memlane_handle h)
 {
 	if (!a)
@@ -359,8 +369,7 @@ int memlane_unpin(memlane_arena *a, memlane_handle h)
 		rc = ml_err(MEMLANE_EINVAL, "memlane_unpin: handle 0x%016" PRIx64 " is not pinned", h);
 		goto out;
 	}
-	if (--s->pins == 0)
-		a->pinned--;
+	unpin_stub(a, s);
 out:
 	ml_unlock(a);
 	return rc;
@@ -404,8 +413,7 @@ static int copy_object(memlane_arena *a, memlane_handle h, size_t off, void *buf
 		memcpy(buf, p, len);
 	ml_lock(a);
 	s = &a->stubs[idx]; /* the table may have grown meanwhile */
-	if (--s->pins == 0)
-		a->pinned--;
+	unpin_stub(a, s);
 out:
 	ml_unlock(a);
 	return rc;

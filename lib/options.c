@@ -49,7 +49,8 @@ static const struct ml_option ml_options[] = {
 	{"slow_lane_size", OPT_SIZE, F(slow_lane_size), "256M", 1 * MiB, 1 * TiB, NULL},
 	{"threshold", OPT_SIZE, F(threshold), "1K", 16, 64 * KiB, NULL},
 	{"auto_compaction", OPT_BOOL, F(auto_compaction), "on", 0, 1, NULL},
-	{"compaction_threshold", OPT_FRACTION, F(compaction_threshold), "0.25", 0, 1, NULL},
+	/* Not 0: a lane with any hole at all would be compacted every cycle. */
+	{"compaction_threshold", OPT_FRACTION, F(compaction_threshold), "0.25", 0.001, 1, NULL},
 	{"slow_lane_usage_threshold", OPT_FRACTION, F(slow_lane_usage_threshold), "0.9", 0.05, 1, NULL},
 	{"slow_lane_safety_margin", OPT_SIZE_AUTO, F(slow_lane_safety_margin), "auto", 0, 512 * GiB, NULL},
 	{"policy_check_interval", OPT_DURATION, F(policy_check_interval_ms), "0", 0, 3600000, NULL},
@@ -188,13 +189,14 @@ static const struct ml_option *find_option(const char *key)
 	return NULL;
 }
 
-static int unknown_key(const char *key)
+static int unknown_key(const char *key, const char *value)
 {
 	char known[512];
 	size_t used = 0;
 	for (size_t i = 0; i < ML_NOPTIONS && used < sizeof(known); i++)
 		used += (size_t)snprintf(known + used, sizeof(known) - used, "%s%s", i ? ", " : "", ml_options[i].key);
-	return ml_err(MEMLANE_EINVAL, "unknown option '%s': known options are %s (see memlane-options(7))", key, known);
+	return ml_err(MEMLANE_EINVAL, "unknown option '%s' (in '%s=%s'): known options are %s (see memlane-options(7))", key, key,
+	              value, known);
 }
 
 static int apply_preset(memlane_config *cfg, const char *name)
@@ -218,7 +220,7 @@ static int set_one(memlane_config *cfg, const char *key, const char *value)
 {
 	const struct ml_option *o = find_option(key);
 	if (!o)
-		return unknown_key(key);
+		return unknown_key(key, value);
 	void *field = (char *)cfg + o->offset;
 	uint64_t u;
 	double d;
@@ -407,8 +409,15 @@ static const char *field_text(const memlane_config *cfg, const struct ml_option 
 	case OPT_DURATION:
 		snprintf(buf, n, "%" PRIu64 "ms", *(const uint64_t *)f);
 		return buf;
-	case OPT_ENUM:
-		return o->names[*(const int *)f];
+	case OPT_ENUM: {
+		/* A field set directly may hold anything: only name what exists. */
+		int v = *(const int *)f;
+		for (int i = 0; o->names[i]; i++)
+			if (i == v)
+				return o->names[i];
+		snprintf(buf, n, "%d", v);
+		return buf;
+	}
 	case OPT_FRACTION:
 		snprintf(buf, n, "%g", *(const double *)f);
 		return buf;

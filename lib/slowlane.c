@@ -371,6 +371,8 @@ static int blob_alloc(memlane_arena *a, size_t size, size_t align, bool use_marg
 	}
 	if (sl->blob_slop > sl->blob_hole_bytes)
 		sl->blob_slop = sl->blob_hole_bytes;
+	if (sl->blob_pin_slop > sl->blob_slop)
+		sl->blob_pin_slop = sl->blob_slop;
 	sl->nblobs++;
 	sl->blob_reserved += len;
 	p->state = MEMLANE_STATE_SLOW;
@@ -413,7 +415,7 @@ void ml_slow_free(memlane_arena *a, const struct ml_stub *s)
 
 /* Bytes compaction could win back: blob holes, empty slabs, and the
  * slabs a class holds beyond what its live blocks need. */
-static size_t slow_reclaimable(const memlane_arena *a)
+size_t ml_slow_reclaimable(const memlane_arena *a)
 {
 	const struct ml_slow *sl = &a->slow;
 	size_t blob = sl->blob_hole_bytes > sl->blob_slop ? sl->blob_hole_bytes - sl->blob_slop : 0;
@@ -429,9 +431,26 @@ static size_t slow_reclaimable(const memlane_arena *a)
 	return r;
 }
 
+/* A blob lost its last pin: the gaps the last compaction had to leave
+ * above pinned blobs may close now, so count them as reclaimable again
+ * (otherwise a full lane would refuse to compact after the pins go). */
+void ml_slow_blob_unpinned(memlane_arena *a)
+{
+	struct ml_slow *sl = &a->slow;
+	sl->blob_slop -= sl->blob_pin_slop;
+	sl->blob_pin_slop = 0;
+}
+
+/* Free bytes inside the two regions, whether or not compaction can win
+ * them back: free blocks of class slabs, empty slabs and blob holes. */
 size_t ml_slow_hole_bytes(const memlane_arena *a)
 {
-	return slow_reclaimable(a);
+	const struct ml_slow *sl = &a->slow;
+	size_t r = sl->blob_hole_bytes + sl->nfree_slabs * ML_SLAB_SIZE;
+	for (unsigned c = 0; c < ML_NCLASSES; c++)
+		if (sl->cls_slabs[c])
+			r += (sl->cls_slabs[c] * blocks_per_slab(c) - sl->cls_used[c]) * ml_class_size(c);
+	return r;
 }
 
 /* Whether compaction could make room for @size bytes: compaction turns
@@ -441,7 +460,7 @@ size_t ml_slow_hole_bytes(const memlane_arena *a)
 bool ml_slow_compaction_helps(const memlane_arena *a, size_t size, size_t align, bool use_margin)
 {
 	const struct ml_slow *sl = &a->slow;
-	size_t middle = sl->blob_bottom - sl->block_top + slow_reclaimable(a);
+	size_t middle = sl->blob_bottom - sl->block_top + ml_slow_reclaimable(a);
 	size_t need = blob_len(size) + align + (use_margin ? 0 : sl->margin);
 	return middle >= need;
 }
@@ -450,5 +469,5 @@ double ml_slow_fragmentation(const memlane_arena *a)
 {
 	const struct ml_slow *sl = &a->slow;
 	size_t regions = sl->block_top + (sl->size - sl->blob_bottom);
-	return regions ? (double)slow_reclaimable(a) / (double)regions : 0.0;
+	return regions ? (double)ml_slow_hole_bytes(a) / (double)regions : 0.0;
 }
