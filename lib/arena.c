@@ -41,6 +41,7 @@ void ml_maintain_locked(memlane_arena *a)
 		if (win >= 4096 && (double)win >= t * (double)regions)
 			ml_compact_slow(a);
 	}
+	ml_pager_policy(a);
 	if (a->ctr.maintenance_runs % ML_RELEASE_EVERY == 0)
 		ml_release_idle(a);
 }
@@ -96,6 +97,11 @@ static void stop_thread(memlane_arena *a)
 
 static void arena_free(memlane_arena *a)
 {
+	if (a->store) { /* only on a failed open: close checkpoints first */
+		ml_store_close(a->store);
+		free(a->store);
+		a->store = NULL;
+	}
 	ml_fast_fini(a);
 	ml_slow_fini(a);
 	ml_slots_fini(a);
@@ -129,11 +135,6 @@ int memlane_open(memlane_arena **out, const char *spill_dir, const memlane_confi
 	int rc = effective_config(cfg, &eff);
 	if (rc)
 		return rc;
-	if (spill_dir)
-		return ml_err(MEMLANE_ENOSPILL,
-		              "memlane_open: spill directory '%s' given, but this build has no pager yet; "
-		              "pass NULL for a memory-only arena",
-		              spill_dir);
 	memlane_arena *a = calloc(1, sizeof(*a));
 	if (!a)
 		return ml_err(MEMLANE_ENOMEM, "memlane_open: out of memory");
@@ -143,6 +144,8 @@ int memlane_open(memlane_arena **out, const char *spill_dir, const memlane_confi
 	a->free_slot = ML_NIL;
 	a->young = a->cold = a->slowlist = (struct ml_list){ML_NIL, ML_NIL, 0};
 	if ((rc = ml_fast_init(a)) != 0 || (rc = ml_slow_init(a)) != 0)
+		goto fail;
+	if (spill_dir && (rc = ml_pager_open(a, spill_dir)) != 0)
 		goto fail;
 	if (eff.policy_check_interval_ms > 0 && (rc = start_thread(a)) != 0)
 		goto fail;
@@ -158,8 +161,11 @@ int memlane_close(memlane_arena *a)
 	if (!a)
 		return ml_err(MEMLANE_EINVAL, "memlane_close: arena is NULL");
 	stop_thread(a);
+	ml_lock(a);
+	int rc = ml_pager_close(a); /* persist=1: the last checkpoint */
+	ml_unlock(a);
 	arena_free(a);
-	return 0;
+	return rc;
 }
 
 int memlane_tick(memlane_arena *a)
@@ -200,13 +206,25 @@ int memlane_flush(memlane_arena *a)
 {
 	if (!a)
 		return ml_err(MEMLANE_EINVAL, "memlane_flush: arena is NULL");
-	return ml_err(MEMLANE_ENOSPILL, "memlane_flush: this arena has no spill store (the pager is not built yet)");
+	if (!a->store)
+		return ml_err(MEMLANE_ENOSPILL, "memlane_flush: this arena has no spill directory (opened with NULL)");
+	ml_lock(a);
+	int rc = ml_pager_flush(a);
+	ml_unlock(a);
+	return rc;
 }
 
 int memlane_checkpoint(memlane_arena *a)
 {
 	if (!a)
 		return ml_err(MEMLANE_EINVAL, "memlane_checkpoint: arena is NULL");
-	return ml_err(MEMLANE_ENOSPILL,
-	              "memlane_checkpoint: this arena has no spill store (the pager is not built yet)");
+	if (!a->store)
+		return ml_err(MEMLANE_ENOSPILL, "memlane_checkpoint: this arena has no spill directory (opened with NULL)");
+	if (!a->cfg.persist)
+		return ml_err(MEMLANE_EINVAL, "memlane_checkpoint: the arena was opened with persist=0; its store is "
+		                              "scratch, emptied at close, so there is nothing to reopen from");
+	ml_lock(a);
+	int rc = ml_pager_checkpoint(a);
+	ml_unlock(a);
+	return rc;
 }

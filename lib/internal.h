@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <lmdb.h>
+
 #include "memlane.h"
 #include "sizeclass.h"
 
@@ -48,6 +50,10 @@ struct ml_stub {
 	uint8_t kind;  /* enum ml_kind, for SlowLane objects */
 	uint8_t cls;   /* size class (FastLane blocks, SlowLane blocks) */
 	uint8_t referenced; /* touched since the policy last looked */
+	uint8_t dirty;      /* RAM bytes differ from record seq (or there is none) */
+	uint8_t picked;     /* chosen as a victim by the eviction in progress */
+	uint64_t seq;       /* latest store record of this object; 0: none */
+	uint64_t ckpt_seq;  /* the record the last checkpoint's handle table names; 0: none */
 };
 
 /* An intrusive doubly-linked list of stubs, by slot index. */
@@ -128,6 +134,48 @@ struct ml_root {
 	memlane_handle h;
 };
 
+/* ---- the spill store (store.c) ----------------------------------------- */
+#define ML_LOCK_FILE "memlane.lock"
+#define ML_STORE_FORMAT 1
+#define ML_REC_MAGIC 0x31524c4du /* "MLR1" as little-endian bytes */
+#define ML_REC_HEADER 40
+#define ML_CODEC_RAW 0
+#define ML_CODEC_ZSTD 1
+#define ML_TABLE_ENTRY 32 /* bytes of a "handles" value */
+
+/* A record or table entry to delete: at the next write transaction, or
+ * (at_checkpoint) only with the next checkpoint, since the last one
+ * still names it. */
+struct ml_dead {
+	memlane_handle h;
+	uint64_t seq;
+	bool at_checkpoint;
+};
+
+struct ml_store {
+	char *dir;
+	int lock_fd;
+	MDB_env *env;
+	MDB_dbi meta, objects, handles, roots;
+	size_t map_size, map_max;
+	bool sync_at_checkpoint;
+	uint64_t next_seq;    /* next record sequence number */
+	uint64_t checkpoints; /* checkpoints committed (the last one's number) */
+	uint64_t checkpoint_time; /* its time, seconds since the epoch */
+	struct ml_dead *dead;
+	size_t ndead, dead_cap;
+};
+
+struct ml_rec_info {
+	uint8_t codec, align_log2, flags;
+	uint32_t tag;
+	uint64_t size, hash, epoch;
+	const uint8_t *payload;
+	size_t payload_len;
+};
+
+typedef int (*ml_txn_fn)(MDB_txn *t, void *ctx);
+
 struct memlane_arena {
 	pthread_mutex_t lock;
 	memlane_config cfg;
@@ -151,6 +199,11 @@ struct memlane_arena {
 
 	struct ml_root *roots;
 	size_t nroots, roots_cap;
+
+	struct ml_store *store; /* NULL: memory only */
+	uint64_t spilled;       /* objects in the store only */
+	uint64_t spilled_bytes;
+	uint32_t clock_hand;    /* the pager's CLOCK position in slowlist (ML_NIL: head) */
 
 	pthread_t thread;
 	pthread_cond_t wake;
@@ -268,8 +321,40 @@ ML_HIDDEN void ml_stub_set_place(memlane_arena *a, struct ml_stub *s, const stru
 /* ---- arena.c ---- */
 ML_HIDDEN void ml_maintain_locked(memlane_arena *a);
 
+/* ---- store.c ---- */
+ML_HIDDEN void ml_put64(uint8_t *p, uint64_t v);
+ML_HIDDEN uint64_t ml_get64(const uint8_t *p);
+ML_HIDDEN void ml_rec_key(uint8_t key[16], memlane_handle h, uint64_t seq);
+ML_HIDDEN void ml_rec_key_parse(const uint8_t key[16], memlane_handle *h, uint64_t *seq);
+ML_HIDDEN void ml_handle_key(uint8_t key[8], memlane_handle h);
+ML_HIDDEN memlane_handle ml_handle_key_parse(const uint8_t key[8]);
+ML_HIDDEN uint64_t ml_hash64(const void *data, size_t n);
+ML_HIDDEN int ml_store_err(int rc, const char *what, const char *dir);
+ML_HIDDEN int ml_rec_encode(const memlane_arena *a, const struct ml_stub *s, const void *src, uint64_t epoch,
+                            const uint8_t **out, size_t *outlen);
+ML_HIDDEN int ml_rec_header_parse(const void *rec, size_t len, struct ml_rec_info *info);
+ML_HIDDEN int ml_rec_decode(const void *rec, size_t len, void *dst, uint64_t size, char *why, size_t whylen);
+ML_HIDDEN int ml_store_open(struct ml_store *st, const char *dir, const memlane_config *cfg);
+ML_HIDDEN void ml_store_close(struct ml_store *st);
+ML_HIDDEN int ml_store_write(struct ml_store *st, const char *what, ml_txn_fn fn, void *ctx);
+ML_HIDDEN int ml_store_read_begin(struct ml_store *st, MDB_txn **t, const char *what);
+ML_HIDDEN uint64_t ml_store_bytes(struct ml_store *st);
+ML_HIDDEN int ml_store_dead_add(struct ml_store *st, memlane_handle h, uint64_t seq, bool at_checkpoint);
+
+/* ---- pager.c ---- */
+ML_HIDDEN int ml_pager_open(memlane_arena *a, const char *dir);
+ML_HIDDEN int ml_pager_close(memlane_arena *a);
+ML_HIDDEN int ml_pager_make_room(memlane_arena *a, size_t bytes);
+ML_HIDDEN void ml_pager_policy(memlane_arena *a);
+ML_HIDDEN int ml_fault_in(memlane_arena *a, struct ml_stub *s, const char *what);
+ML_HIDDEN int ml_evict_one(memlane_arena *a, struct ml_stub *s, const char *what);
+ML_HIDDEN void ml_pager_forget(memlane_arena *a, struct ml_stub *s);
+ML_HIDDEN int ml_pager_flush(memlane_arena *a);
+ML_HIDDEN int ml_pager_checkpoint(memlane_arena *a);
+
 /* ---- root.c ---- */
 ML_HIDDEN void ml_roots_fini(memlane_arena *a);
+ML_HIDDEN int ml_root_add(memlane_arena *a, const char *name, memlane_handle h);
 
 static inline void ml_lock(memlane_arena *a)
 {

@@ -135,6 +135,15 @@ MEMLANE_API const char *memlane_errmsg(void);
 #define MEMLANE_COMPRESSION_NONE 0
 #define MEMLANE_COMPRESSION_ZSTD 1
 
+/** Values of the `store_sync` option: when a persistent store is
+ *	flushed to disk. FULL: every write transaction (evictions too);
+ *	CHECKPOINT: only checkpoints (a system crash may lose evictions
+ *	since, never a checkpoint); NONE: never (a system crash may lose
+ *	anything since the last OS flush; a process crash loses nothing). */
+#define MEMLANE_SYNC_FULL 0
+#define MEMLANE_SYNC_CHECKPOINT 1
+#define MEMLANE_SYNC_NONE 2
+
 typedef struct memlane_config {
 	size_t fast_lane_size;            /**< bytes mapped for the FastLane */
 	size_t slow_lane_size;            /**< bytes mapped for the SlowLane */
@@ -148,7 +157,10 @@ typedef struct memlane_config {
 	int compression;                  /**< MEMLANE_COMPRESSION_ZSTD or _NONE */
 	int compression_level;            /**< zstd level of spilled records */
 	int persist;                      /**< 1: the spill store survives close and crashes */
-	uint64_t reserved_[24];           /**< room for options to come; keep zero */
+	int store_sync;                   /**< MEMLANE_SYNC_FULL, _CHECKPOINT or _NONE (persist=1) */
+	int reserved_int_;                /**< keep zero */
+	size_t store_max_size;            /**< the spill store's size limit in bytes */
+	uint64_t reserved_[22];           /**< room for options to come; keep zero */
 } memlane_config;
 
 /** Fill @p cfg with the defaults listed in memlane-options(7).
@@ -432,8 +444,9 @@ typedef struct memlane_stats {
 	uint64_t dirty_evictions; /**< evictions that wrote a record */
 	uint64_t store_bytes;     /**< bytes of records in the store */
 	uint64_t spilled_bytes;   /**< object bytes held only in the store */
+	uint64_t checkpoints;     /**< memlane_checkpoint() calls (and closes) that committed */
 
-	uint64_t reserved_[16]; /**< room for counters to come */
+	uint64_t reserved_[15]; /**< room for counters to come */
 } memlane_stats;
 
 /** Fill @p st. @return 0 or #MEMLANE_EINVAL. */

@@ -53,14 +53,37 @@ static int no_room(memlane_arena *a, size_t size, size_t align)
 	              a->fast.reserved_bytes, a->fast.size);
 }
 
-static int place_slow(memlane_arena *a, size_t size, size_t align, struct ml_place *p)
+/* Compact only when it can win back enough: a full lane of live
+ * objects would otherwise be slid around on every failed call. */
+static int slow_alloc_compacting(memlane_arena *a, size_t size, size_t align, struct ml_place *p)
 {
 	int rc = ml_slow_alloc(a, size, align, false, p);
-	/* Compact only when it can win back enough: a full lane of live
-	 * objects would otherwise be slid around on every failed call. */
 	if (rc == MEMLANE_ENOMEM && a->cfg.auto_compaction && ml_slow_compaction_helps(a, size, align, false)) {
 		ml_compact_slow(a);
 		rc = ml_slow_alloc(a, size, align, false, p);
+	}
+	return rc;
+}
+
+/* A SlowLane place: compact, then evict to the store, until it fits or
+ * nothing more can go. A store failure (full disk) is returned as is. */
+static int place_slow(memlane_arena *a, size_t size, size_t align, struct ml_place *p)
+{
+	int rc = slow_alloc_compacting(a, size, align, p);
+	while (rc == MEMLANE_ENOMEM && a->store) {
+		int e = ml_pager_make_room(a, size + align + a->slow.margin);
+		if (e)
+			return e;
+		rc = slow_alloc_compacting(a, size, align, p);
+	}
+	if (rc == 0 && a->store) {
+		/* Past the usage threshold: evict ahead of the next request,
+		 * here or (when there is one) in the background thread. */
+		size_t reserved = a->slow.block_reserved + a->slow.blob_reserved;
+		if ((double)reserved > a->cfg.slow_lane_usage_threshold * (double)a->slow.size) {
+			if (a->thread_running)
+				pthread_cond_signal(&a->wake);
+		}
 	}
 	return rc;
 }
@@ -91,19 +114,21 @@ int ml_place_object(memlane_arena *a, size_t size, size_t align, unsigned flags,
 					return 0;
 			}
 		}
-		if (place_slow(a, size, align, p) == 0) {
+		int rc = place_slow(a, size, align, p);
+		if (rc == 0) {
 			a->ctr.fallbacks++;
 			return 0;
 		}
-		return no_room(a, size, align);
+		return rc == MEMLANE_ENOMEM ? no_room(a, size, align) : rc;
 	}
 	if (size > ml_slow_max_object(a))
 		return ml_err(MEMLANE_ETOOBIG, "%zu bytes can never fit: the SlowLane holds at most %zu (slow_lane_size %zu "
 		                               "less the safety margin %zu)",
 		              size, ml_slow_max_object(a), a->slow.size, a->slow.margin);
-	if (place_slow(a, size, align, p) == 0)
+	int rc = place_slow(a, size, align, p);
+	if (rc == 0)
 		return 0;
-	return no_room(a, size, align);
+	return rc == MEMLANE_ENOMEM ? no_room(a, size, align) : rc;
 }
 
 static int check_opts(const memlane_alloc_opts *o, size_t *align)
@@ -156,6 +181,7 @@ int memlane_alloc_ex(memlane_arena *a, size_t size, const memlane_alloc_opts *op
 	s->align_log2 = (uint8_t)log2_of(align);
 	s->birth = a->tick;
 	s->referenced = 1;
+	s->dirty = 1;
 	ml_stub_set_place(a, s, &p);
 	if (o->flags & MEMLANE_ZERO)
 		memset(ml_stub_ptr(a, s), 0, size);
@@ -205,7 +231,9 @@ int memlane_free(memlane_arena *a, memlane_handle h)
 		rc = ml_err(MEMLANE_EPINNED, "memlane_free: handle 0x%016" PRIx64 " is pinned (%u pins)", h, s->pins);
 		goto out;
 	}
-	ml_release_place(a, s);
+	if (s->state != MEMLANE_STATE_SPILLED)
+		ml_release_place(a, s);
+	ml_pager_forget(a, s);
 	ml_slot_free(a, ml_stub_index(a, s));
 	a->objects--;
 	a->ctr.frees++;
@@ -234,6 +262,8 @@ int memlane_realloc(memlane_arena *a, memlane_handle h, size_t n)
 	ml_lock(a);
 	int rc = lookup(a, h, "memlane_realloc", &s);
 	if (rc)
+		goto out;
+	if ((rc = ml_fault_in(a, s, "memlane_realloc")) != 0)
 		goto out;
 	if (s->pins) {
 		rc = ml_err(MEMLANE_EPINNED, "memlane_realloc: handle 0x%016" PRIx64 " is pinned", h);
@@ -265,21 +295,39 @@ int memlane_realloc(memlane_arena *a, memlane_handle h, size_t n)
 	if ((s->flags & MEMLANE_ZERO) && n > old)
 		memset(ml_stub_ptr(a, s) + old, 0, n - old);
 	s->referenced = 1;
+	s->dirty = 1;
 	a->ctr.reallocs++;
 out:
 	ml_unlock(a);
 	return rc;
 }
 
-/* Resolve @h to its bytes for get, get_ro, try_get and pin. Nothing is
- * spilled yet, so every live object is resident. */
-static void *reach(memlane_arena *a, memlane_handle h, const char *what, int *rc)
+/* How reach() may get at the bytes. */
+enum ml_reach { ML_REACH_WRITE, ML_REACH_READ, ML_REACH_RESIDENT };
+
+/* Resolve @h to its bytes for get, get_ro and try_get: a spilled object
+ * is faulted in (try_get: refused); any but a read-only reach makes the
+ * object dirty, since its bytes may change through the pointer. */
+static void *reach(memlane_arena *a, memlane_handle h, const char *what, enum ml_reach how, int *rc)
 {
-	struct ml_stub *s;
-	*rc = lookup(a, h, what, &s);
-	if (*rc)
+	struct ml_stub *s = ml_lookup(a, h);
+	if (!s) {
+		*rc = ml_handle_error(a, h, what);
 		return NULL;
+	}
+	*rc = 0;
+	if (s->state == MEMLANE_STATE_SPILLED) {
+		if (how == ML_REACH_RESIDENT) {
+			*rc = ml_err(MEMLANE_ENOTRESIDENT, "%s: handle 0x%016" PRIx64 " is spilled; memlane_get faults it in",
+			             what, h);
+			return NULL;
+		}
+		if ((*rc = ml_fault_in(a, s, what)) != 0)
+			return NULL;
+	}
 	s->referenced = 1;
+	if (how != ML_REACH_READ)
+		s->dirty = 1;
 	return ml_stub_ptr(a, s);
 }
 
@@ -291,7 +339,7 @@ void *memlane_get(memlane_arena *a, memlane_handle h)
 	}
 	int rc;
 	ml_lock(a);
-	void *p = reach(a, h, "memlane_get", &rc);
+	void *p = reach(a, h, "memlane_get", ML_REACH_WRITE, &rc);
 	ml_unlock(a);
 	return p;
 }
@@ -304,7 +352,7 @@ const void *memlane_get_ro(memlane_arena *a, memlane_handle h)
 	}
 	int rc;
 	ml_lock(a);
-	const void *p = reach(a, h, "memlane_get_ro", &rc);
+	const void *p = reach(a, h, "memlane_get_ro", ML_REACH_READ, &rc);
 	ml_unlock(a);
 	return p;
 }
@@ -315,7 +363,7 @@ int memlane_try_get(memlane_arena *a, memlane_handle h, void **ptr)
 		return ml_err(MEMLANE_EINVAL, "memlane_try_get: %s is NULL", a ? "ptr" : "arena");
 	int rc;
 	ml_lock(a);
-	void *p = reach(a, h, "memlane_try_get", &rc);
+	void *p = reach(a, h, "memlane_try_get", ML_REACH_RESIDENT, &rc);
 	ml_unlock(a);
 	if (!rc)
 		*ptr = p;
@@ -336,9 +384,12 @@ int memlane_pin(memlane_arena *a, memlane_handle h, void **ptr)
 		            (unsigned)UINT16_MAX);
 		goto out;
 	}
+	if ((rc = ml_fault_in(a, s, "memlane_pin")) != 0)
+		goto out;
 	if (s->pins++ == 0)
 		a->pinned++;
 	s->referenced = 1;
+	s->dirty = 1;
 	if (ptr)
 		*ptr = ml_stub_ptr(a, s);
 out:
@@ -392,7 +443,11 @@ static int copy_object(memlane_arena *a, memlane_handle h, size_t off, void *buf
 		            what, len, off, h, s->size);
 		goto out;
 	}
+	if ((rc = ml_fault_in(a, s, what)) != 0)
+		goto out;
 	s->referenced = 1;
+	if (to_object)
+		s->dirty = 1;
 	uint8_t *p = ml_stub_ptr(a, s) + off;
 	if (len <= ML_COPY_UNLOCKED) {
 		if (to_object)
@@ -476,6 +531,8 @@ int memlane_promote(memlane_arena *a, memlane_handle h)
 	int rc = lookup(a, h, "memlane_promote", &s);
 	if (rc)
 		goto out;
+	if (s->state == MEMLANE_STATE_SPILLED)
+		goto out; /* beyond the FastLane already; comes back to the SlowLane */
 	rc = ml_promote(a, s, false);
 	if (rc == MEMLANE_EPINNED)
 		ml_err(rc, "memlane_promote: handle 0x%016" PRIx64 " is pinned", h);
@@ -493,8 +550,10 @@ int memlane_evict(memlane_arena *a, memlane_handle h)
 	struct ml_stub *s;
 	ml_lock(a);
 	int rc = lookup(a, h, "memlane_evict", &s);
-	if (!rc)
-		rc = ml_err(MEMLANE_ENOSPILL, "memlane_evict: this arena has no spill store (the pager is not built yet)");
+	if (!rc && !a->store)
+		rc = ml_err(MEMLANE_ENOSPILL, "memlane_evict: this arena has no spill directory (opened with NULL)");
+	else if (!rc)
+		rc = ml_evict_one(a, s, "memlane_evict");
 	ml_unlock(a);
 	return rc;
 }
@@ -505,7 +564,9 @@ int memlane_prefetch(memlane_arena *a, memlane_handle h)
 		return ml_err(MEMLANE_EINVAL, "memlane_prefetch: arena is NULL");
 	struct ml_stub *s;
 	ml_lock(a);
-	int rc = lookup(a, h, "memlane_prefetch", &s); /* resident already: nothing to do */
+	int rc = lookup(a, h, "memlane_prefetch", &s);
+	if (!rc)
+		rc = ml_fault_in(a, s, "memlane_prefetch"); /* resident already: nothing to do */
 	if (!rc)
 		s->referenced = 1;
 	ml_unlock(a);

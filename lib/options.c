@@ -36,6 +36,7 @@ struct ml_option {
 
 static const char *const compression_names[] = {"none", "zstd", NULL};
 static const char *const preset_names[] = {"default", "game_loop", "low_memory", NULL};
+static const char *const sync_names[] = {"full", "checkpoint", "none", NULL};
 
 #define F(field) offsetof(memlane_config, field)
 #define KiB 1024.0
@@ -58,6 +59,8 @@ static const struct ml_option ml_options[] = {
 	{"compression", OPT_ENUM, F(compression), "zstd", 0, 1, compression_names},
 	{"compression_level", OPT_INT, F(compression_level), "3", -7, 22, NULL},
 	{"persist", OPT_BOOL, F(persist), "off", 0, 1, NULL},
+	{"store_max_size", OPT_SIZE, F(store_max_size), "64G", 1 * MiB, 256 * TiB, NULL},
+	{"store_sync", OPT_ENUM, F(store_sync), "full", 0, 2, sync_names},
 };
 #define ML_NOPTIONS (sizeof(ml_options) / sizeof(ml_options[0]))
 

@@ -33,6 +33,29 @@ static void drop_root(memlane_arena *a, struct ml_root *r)
 	*r = a->roots[--a->nroots];
 }
 
+/* Set root @name to @h (the caller checked both), replacing any. */
+int ml_root_add(memlane_arena *a, const char *name, memlane_handle h)
+{
+	struct ml_root *r = find_root(a, name);
+	if (r) {
+		r->h = h;
+		return 0;
+	}
+	if (a->nroots == a->roots_cap) {
+		size_t cap = a->roots_cap ? a->roots_cap * 2 : 8;
+		struct ml_root *n = realloc(a->roots, cap * sizeof(*n));
+		if (!n)
+			return ml_err(MEMLANE_ENOMEM, "memlane_root_set: out of memory");
+		a->roots = n;
+		a->roots_cap = cap;
+	}
+	char *copy = strdup(name);
+	if (!copy)
+		return ml_err(MEMLANE_ENOMEM, "memlane_root_set: out of memory");
+	a->roots[a->nroots++] = (struct ml_root){copy, h};
+	return 0;
+}
+
 int memlane_root_set(memlane_arena *a, const char *name, memlane_handle h)
 {
 	int rc;
@@ -41,32 +64,10 @@ int memlane_root_set(memlane_arena *a, const char *name, memlane_handle h)
 	if ((rc = check_name("memlane_root_set", name)) != 0)
 		return rc;
 	ml_lock(a);
-	if (!ml_lookup(a, h)) {
+	if (!ml_lookup(a, h))
 		rc = ml_handle_error(a, h, "memlane_root_set");
-		goto out;
-	}
-	struct ml_root *r = find_root(a, name);
-	if (r) {
-		r->h = h;
-		goto out;
-	}
-	if (a->nroots == a->roots_cap) {
-		size_t cap = a->roots_cap ? a->roots_cap * 2 : 8;
-		struct ml_root *n = realloc(a->roots, cap * sizeof(*n));
-		if (!n) {
-			rc = ml_err(MEMLANE_ENOMEM, "memlane_root_set: out of memory");
-			goto out;
-		}
-		a->roots = n;
-		a->roots_cap = cap;
-	}
-	char *copy = strdup(name);
-	if (!copy) {
-		rc = ml_err(MEMLANE_ENOMEM, "memlane_root_set: out of memory");
-		goto out;
-	}
-	a->roots[a->nroots++] = (struct ml_root){copy, h};
-out:
+	else
+		rc = ml_root_add(a, name, h);
 	ml_unlock(a);
 	return rc;
 }

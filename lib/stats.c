@@ -47,7 +47,8 @@
 	X(clean_evictions, 0)                                                                                          \
 	X(dirty_evictions, 0)                                                                                          \
 	X(store_bytes, 0)                                                                                              \
-	X(spilled_bytes, 0)
+	X(spilled_bytes, 0)                                                                                            \
+	X(checkpoints, 0)
 
 static void stats_fill(memlane_arena *a, memlane_stats *st)
 {
@@ -57,7 +58,9 @@ static void stats_fill(memlane_arena *a, memlane_stats *st)
 	st->objects = a->objects;
 	st->fast_objects = a->young.count + a->cold.count;
 	st->slow_objects = a->slowlist.count;
-	st->spilled_objects = 0;
+	st->spilled_objects = a->spilled;
+	st->spilled_bytes = a->spilled_bytes;
+	st->store_bytes = a->store ? ml_store_bytes(a->store) : 0;
 	st->pinned_objects = a->pinned;
 	st->handle_slots = a->nslots;
 	st->retired_slots = a->retired_slots;

@@ -87,6 +87,7 @@ static void test_every_key_settable(void **state)
 		{"auto_compaction", "0"},       {"compaction_threshold", "0.75"},   {"slow_lane_usage_threshold", "0.5"},
 		{"slow_lane_safety_margin", "1M"}, {"policy_check_interval", "250ms"}, {"promotion_age", "7"},
 		{"compression", "none"},        {"compression_level", "-5"},        {"persist", "1"},
+		{"store_max_size", "2G"},       {"store_sync", "checkpoint"},
 		{"preset", "game_loop"},
 	};
 	memlane_config c;

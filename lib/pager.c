@@ -1,0 +1,819 @@
+/* pager.c - evicting cold SlowLane objects to the spill store, faulting
+ * them back in, checkpoints and restore.
+ *
+ * Choice of victims: MEMLANE_COLD objects first, then a CLOCK (second
+ * chance) sweep of the SlowLane list: an object touched since the last
+ * sweep (get, get_ro, pin, read, write set `referenced`) goes to the back
+ * of the list with its bit cleared; an untouched one is evicted. Pinned
+ * and MEMLANE_NOSPILL objects are never chosen. Many victims are written
+ * in one LMDB write transaction; only after it commits are their lane
+ * places given back, so a failed write (full disk, store limit) leaves
+ * every object where it was.
+ *
+ * Record versions: each write of an object's bytes gets a new sequence
+ * number (key handle+seq), so a record the last checkpoint's handle table
+ * names is never overwritten between checkpoints: after a crash the table
+ * and the records it names are exactly the last checkpoint's state. Clean
+ * objects (faulted in and only read) keep their record and evict without
+ * writing. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* At most this many objects, or this many raw bytes, per transaction. */
+#define ML_EVICT_BATCH 512
+#define ML_EVICT_BATCH_BYTES ((size_t)64 << 20)
+
+static const char *const meta_format = "format";
+static const char *const meta_persist = "persist";
+static const char *const meta_arena_id = "arena_id";
+static const char *const meta_checkpoint = "checkpoint";
+static const char *const meta_options = "options";
+static const char *const meta_slots = "slots";
+
+static MDB_val val_of(const void *p, size_t n)
+{
+	return (MDB_val){n, (void *)(uintptr_t)p};
+}
+
+static MDB_val str_key(const char *s)
+{
+	return val_of(s, strlen(s));
+}
+
+/* ---- eviction ----------------------------------------------------------- */
+
+struct evict_ctx {
+	memlane_arena *a;
+	const uint32_t *idx;
+	size_t n;
+	uint64_t *newseq; /* out: the record each victim ends with */
+	size_t written;   /* records written (dirty evictions) */
+	const char *what;
+};
+
+/* Deletes that may go in any write transaction. Missing keys are fine:
+ * a delete may repeat one that an aborted attempt never applied. */
+static int apply_dead(MDB_txn *t, struct ml_store *st, bool checkpoint)
+{
+	for (size_t i = 0; i < st->ndead; i++) {
+		const struct ml_dead *d = &st->dead[i];
+		if (d->at_checkpoint && !checkpoint)
+			continue;
+		uint8_t k[16];
+		ml_rec_key(k, d->h, d->seq);
+		MDB_val key = val_of(k, 16);
+		int rc = mdb_del(t, st->objects, &key, NULL);
+		if (rc && rc != MDB_NOTFOUND)
+			return rc;
+		if (d->at_checkpoint) {
+			uint8_t hk[8];
+			ml_handle_key(hk, d->h);
+			MDB_val tkey = val_of(hk, 8);
+			rc = mdb_del(t, st->handles, &tkey, NULL);
+			if (rc && rc != MDB_NOTFOUND)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+static void drop_dead(struct ml_store *st, bool checkpoint)
+{
+	size_t keep = 0;
+	for (size_t i = 0; i < st->ndead; i++)
+		if (st->dead[i].at_checkpoint && !checkpoint)
+			st->dead[keep++] = st->dead[i];
+	st->ndead = keep;
+}
+
+/* Write the record of resident object @s as sequence @seq, and delete
+ * the record it replaces unless the last checkpoint still names it. */
+static int put_record(MDB_txn *t, memlane_arena *a, struct ml_stub *s, uint64_t seq)
+{
+	struct ml_store *st = a->store;
+	memlane_handle h = ml_handle_make(a, ml_stub_index(a, s));
+	const uint8_t *rec;
+	size_t len;
+	int rc = ml_rec_encode(a, s, ml_stub_ptr(a, s), st->checkpoints + 1, &rec, &len);
+	if (rc)
+		return rc;
+	uint8_t k[16];
+	ml_rec_key(k, h, seq);
+	MDB_val key = val_of(k, 16), val = val_of(rec, len);
+	if ((rc = mdb_put(t, st->objects, &key, &val, 0)) != 0)
+		return rc;
+	if (s->seq && s->seq != s->ckpt_seq) {
+		ml_rec_key(k, h, s->seq);
+		rc = mdb_del(t, st->objects, &key, NULL);
+		if (rc && rc != MDB_NOTFOUND)
+			return rc;
+	}
+	return 0;
+}
+
+static int evict_txn(MDB_txn *t, void *p)
+{
+	struct evict_ctx *c = p;
+	memlane_arena *a = c->a;
+	uint64_t seq = a->store->next_seq;
+	int rc = apply_dead(t, a->store, false);
+	if (rc)
+		return rc;
+	c->written = 0;
+	for (size_t i = 0; i < c->n; i++) {
+		struct ml_stub *s = &a->stubs[c->idx[i]];
+		if (s->seq && !s->dirty) {
+			c->newseq[i] = s->seq; /* clean: the store copy is good */
+			continue;
+		}
+		if ((rc = put_record(t, a, s, seq)) != 0)
+			return rc;
+		c->newseq[i] = seq++;
+		c->written++;
+	}
+	return 0;
+}
+
+/* Spill the resident objects @idx[0..n) in one transaction. On failure
+ * nothing changed: every object is still where it was. */
+static int evict_batch(memlane_arena *a, const uint32_t *idx, size_t n, const char *what)
+{
+	if (n == 0)
+		return 0;
+	uint64_t *newseq = malloc(n * sizeof(*newseq));
+	if (!newseq)
+		return ml_err(MEMLANE_ENOMEM, "%s: out of memory", what);
+	struct evict_ctx c = {a, idx, n, newseq, 0, what};
+	int rc = ml_store_write(a->store, what, evict_txn, &c);
+	if (rc == 0) {
+		a->store->next_seq += c.written;
+		drop_dead(a->store, false);
+		for (size_t i = 0; i < n; i++) {
+			struct ml_stub *s = &a->stubs[idx[i]];
+			ml_release_place(a, s);
+			s->state = MEMLANE_STATE_SPILLED;
+			s->kind = ML_KIND_NONE;
+			s->seq = newseq[i];
+			s->dirty = 0;
+			s->picked = 0;
+			a->spilled++;
+			a->spilled_bytes += s->size;
+		}
+		a->ctr.evictions += n;
+		a->ctr.dirty_evictions += c.written;
+		a->ctr.clean_evictions += n - c.written;
+	} else {
+		for (size_t i = 0; i < n; i++)
+			a->stubs[idx[i]].picked = 0;
+	}
+	free(newseq);
+	return rc;
+}
+
+static bool evictable(const struct ml_stub *s)
+{
+	return !s->pins && !(s->flags & MEMLANE_NOSPILL) && !s->picked;
+}
+
+struct victims {
+	uint32_t idx[ML_EVICT_BATCH];
+	size_t n;
+	size_t bytes;
+};
+
+static void take(memlane_arena *a, struct victims *v, uint32_t i)
+{
+	a->stubs[i].picked = 1;
+	v->idx[v->n++] = i;
+	v->bytes += a->stubs[i].cap;
+}
+
+static bool full(const struct victims *v, size_t want)
+{
+	return v->n == ML_EVICT_BATCH || v->bytes >= want || v->bytes >= ML_EVICT_BATCH_BYTES;
+}
+
+/* Choose SlowLane victims worth @want bytes of lane space. */
+static void pick_victims(memlane_arena *a, size_t want, struct victims *v)
+{
+	struct ml_list *l = &a->slowlist;
+	/* MEMLANE_COLD objects first. */
+	for (uint32_t i = l->head; i != ML_NIL && !full(v, want); i = a->stubs[i].next)
+		if (evictable(&a->stubs[i]) && (a->stubs[i].flags & MEMLANE_COLD))
+			take(a, v, i);
+	/* CLOCK: touched objects get a second chance at the back. */
+	uint64_t count = l->count;
+	uint32_t i = l->head;
+	for (uint64_t k = 0; k < count && i != ML_NIL && !full(v, want); k++) {
+		uint32_t next = a->stubs[i].next;
+		struct ml_stub *s = &a->stubs[i];
+		if (evictable(s)) {
+			if (s->referenced) {
+				s->referenced = 0;
+				ml_list_remove(a, l, i);
+				ml_list_push(a, l, i);
+			} else {
+				take(a, v, i);
+			}
+		}
+		i = next;
+	}
+	/* Everything was touched: take them in order. */
+	for (i = l->head; i != ML_NIL && !full(v, want); i = a->stubs[i].next)
+		if (evictable(&a->stubs[i]))
+			take(a, v, i);
+}
+
+/* Evict SlowLane objects until @bytes of lane space are freed or no
+ * object can go. 0 when anything was evicted. */
+int ml_pager_make_room(memlane_arena *a, size_t bytes)
+{
+	if (!a->store)
+		return MEMLANE_ENOMEM;
+	size_t freed = 0;
+	int rc = MEMLANE_ENOMEM;
+	while (freed < bytes) {
+		struct victims v;
+		v.n = v.bytes = 0;
+		pick_victims(a, bytes - freed, &v);
+		if (v.n == 0)
+			break;
+		int e = evict_batch(a, v.idx, v.n, "eviction");
+		if (e)
+			return e;
+		freed += v.bytes;
+		rc = 0;
+	}
+	return rc;
+}
+
+/* Policy: past slow_lane_usage_threshold, evict until use is back under
+ * it (less a little, so the next allocation does not start over) and
+ * the safety margin is free. Errors are left for the foreground. */
+void ml_pager_policy(memlane_arena *a)
+{
+	if (!a->store)
+		return;
+	const struct ml_slow *sl = &a->slow;
+	size_t reserved = sl->block_reserved + sl->blob_reserved;
+	if ((double)reserved <= a->cfg.slow_lane_usage_threshold * (double)sl->size)
+		return;
+	double target = a->cfg.slow_lane_usage_threshold * (double)sl->size - (double)(sl->size / 32);
+	double by_margin = (double)(sl->size - sl->margin);
+	if (by_margin < target)
+		target = by_margin;
+	if (target < 0)
+		target = 0;
+	if ((double)reserved > target)
+		ml_pager_make_room(a, reserved - (size_t)target);
+}
+
+int ml_evict_one(memlane_arena *a, struct ml_stub *s, const char *what)
+{
+	memlane_handle h = ml_handle_make(a, ml_stub_index(a, s));
+	if (s->state == MEMLANE_STATE_SPILLED)
+		return 0;
+	if (s->pins)
+		return ml_err(MEMLANE_EPINNED, "%s: handle 0x%016" PRIx64 " is pinned", what, h);
+	if (s->flags & MEMLANE_NOSPILL)
+		return ml_err(MEMLANE_EINVAL, "%s: handle 0x%016" PRIx64 " was allocated with MEMLANE_NOSPILL", what, h);
+	uint32_t i = ml_stub_index(a, s);
+	return evict_batch(a, &i, 1, what);
+}
+
+/* Spill every object that may go, both lanes. */
+int ml_pager_flush(memlane_arena *a)
+{
+	struct ml_list *lists[] = {&a->slowlist, &a->cold, &a->young};
+	for (size_t li = 0; li < 3; li++) {
+		for (;;) {
+			struct victims v;
+			v.n = v.bytes = 0;
+			for (uint32_t i = lists[li]->head; i != ML_NIL && !full(&v, SIZE_MAX); i = a->stubs[i].next)
+				if (evictable(&a->stubs[i]))
+					take(a, &v, i);
+			if (v.n == 0)
+				break;
+			int rc = evict_batch(a, v.idx, v.n, "memlane_flush");
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+/* ---- fault-in ------------------------------------------------------------ */
+
+/* Bring spilled @s back into the SlowLane (the one-way lane: never the
+ * FastLane). Placing it may evict others, never @s itself (it is on no
+ * lane list) nor a pinned one. */
+int ml_fault_in(memlane_arena *a, struct ml_stub *s, const char *what)
+{
+	if (s->state != MEMLANE_STATE_SPILLED)
+		return 0;
+	uint32_t idx = ml_stub_index(a, s);
+	memlane_handle h = ml_handle_make(a, idx);
+	struct ml_place p;
+	int rc = ml_place_object(a, s->size, ml_stub_align(s), MEMLANE_SLOW, &p);
+	if (rc)
+		return rc;
+	s = &a->stubs[idx];
+	MDB_txn *t = NULL;
+	if ((rc = ml_store_read_begin(a->store, &t, what)) != 0)
+		goto undo;
+	uint8_t k[16];
+	ml_rec_key(k, h, s->seq);
+	MDB_val key = val_of(k, 16), val;
+	int e = mdb_get(t, a->store->objects, &key, &val);
+	if (e == MDB_NOTFOUND) {
+		rc = ml_err(MEMLANE_ECORRUPT, "%s: handle 0x%016" PRIx64 ": its record (seq %" PRIu64 ") is missing from '%s'",
+		            what, h, s->seq, a->store->dir);
+		goto undo;
+	}
+	if (e) {
+		rc = ml_store_err(e, what, a->store->dir);
+		goto undo;
+	}
+	char why[160];
+	e = ml_rec_decode(val.mv_data, val.mv_size, a->slow.base + p.off, s->size, why, sizeof(why));
+	if (e) {
+		rc = ml_err(e == -2 ? MEMLANE_ENOMEM : MEMLANE_ECORRUPT,
+		            "%s: handle 0x%016" PRIx64 ": record (seq %" PRIu64 ") in '%s' is damaged: %s", what, h, s->seq,
+		            a->store->dir, why);
+		goto undo;
+	}
+	mdb_txn_abort(t);
+	s->state = MEMLANE_STATE_SLOW; /* ml_stub_set_place puts it on its list */
+	ml_stub_set_place(a, s, &p);
+	s->dirty = 0;
+	s->referenced = 1;
+	a->spilled--;
+	a->spilled_bytes -= s->size;
+	a->ctr.faults++;
+	return 0;
+undo:
+	if (t)
+		mdb_txn_abort(t);
+	{
+		/* Give the place back through a stand-in stub. */
+		struct ml_stub tmp = {0};
+		tmp.kind = p.kind;
+		tmp.cls = p.cls;
+		tmp.off = p.off;
+		tmp.cap = p.cap;
+		tmp.state = MEMLANE_STATE_SLOW;
+		ml_slow_free(a, &tmp);
+	}
+	return rc;
+}
+
+/* @s is being freed: its records go, now or (when the last checkpoint
+ * names one) with the next checkpoint. */
+void ml_pager_forget(memlane_arena *a, struct ml_stub *s)
+{
+	if (s->state == MEMLANE_STATE_SPILLED) {
+		a->spilled--;
+		a->spilled_bytes -= s->size;
+	}
+	if (!a->store)
+		return;
+	memlane_handle h = ml_handle_make(a, ml_stub_index(a, s));
+	/* A failed add only leaves a record behind until the next open. */
+	if (s->seq && s->seq != s->ckpt_seq)
+		ml_store_dead_add(a->store, h, s->seq, false);
+	if (s->ckpt_seq)
+		ml_store_dead_add(a->store, h, s->ckpt_seq, true);
+}
+
+/* ---- checkpoint ------------------------------------------------------------ */
+
+struct ckpt_ctx {
+	memlane_arena *a;
+	uint64_t *final_seq; /* per slot: the record the new table names */
+	uint64_t written;
+	uint64_t now;
+};
+
+static int put_meta(MDB_txn *t, struct ml_store *st, const char *name, const void *p, size_t n)
+{
+	MDB_val key = str_key(name), val = val_of(p, n);
+	return mdb_put(t, st->meta, &key, &val, 0);
+}
+
+static int put_options(MDB_txn *t, memlane_arena *a)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	if (!f)
+		return ENOMEM;
+	ml_config_print_to(&a->cfg, f, 0, "");
+	fclose(f);
+	int rc = put_meta(t, a->store, meta_options, text, len);
+	free(text);
+	return rc;
+}
+
+/* The meta records every store has: format, persist flag, options. */
+static int put_base_meta(MDB_txn *t, memlane_arena *a)
+{
+	uint8_t b[8];
+	ml_put64(b, ML_STORE_FORMAT);
+	int rc = put_meta(t, a->store, meta_format, b, 8);
+	if (rc)
+		return rc;
+	uint8_t persist = (uint8_t)(a->cfg.persist ? 1 : 0);
+	if ((rc = put_meta(t, a->store, meta_persist, &persist, 1)) != 0)
+		return rc;
+	ml_put64(b, a->id);
+	if ((rc = put_meta(t, a->store, meta_arena_id, b, 8)) != 0)
+		return rc;
+	return put_options(t, a);
+}
+
+static int put_table_entry(MDB_txn *t, memlane_arena *a, const struct ml_stub *s, uint64_t seq)
+{
+	uint8_t hk[8], v[ML_TABLE_ENTRY] = {0};
+	ml_handle_key(hk, ml_handle_make(a, ml_stub_index(a, s)));
+	ml_put64(v, seq);
+	ml_put64(v + 8, s->size);
+	memcpy(v + 16, &s->tag, 4);
+	v[20] = s->flags;
+	v[21] = s->align_log2;
+	MDB_val key = val_of(hk, 8), val = val_of(v, sizeof(v));
+	return mdb_put(t, a->store->handles, &key, &val, 0);
+}
+
+static int put_roots(MDB_txn *t, memlane_arena *a)
+{
+	int rc = mdb_drop(t, a->store->roots, 0);
+	for (size_t i = 0; rc == 0 && i < a->nroots; i++) {
+		if (!ml_lookup(a, a->roots[i].h))
+			continue; /* its object was freed: the root goes too */
+		uint8_t hv[8];
+		ml_handle_key(hv, a->roots[i].h);
+		MDB_val key = str_key(a->roots[i].name), val = val_of(hv, 8);
+		rc = mdb_put(t, a->store->roots, &key, &val, 0);
+	}
+	return rc;
+}
+
+static int put_slots(MDB_txn *t, memlane_arena *a)
+{
+	MDB_val key = str_key(meta_slots), val = {(size_t)a->nslots * 4, NULL};
+	int rc = mdb_put(t, a->store->meta, &key, &val, MDB_RESERVE);
+	if (rc)
+		return rc;
+	uint8_t *p = val.mv_data;
+	for (uint32_t i = 0; i < a->nslots; i++)
+		memcpy(p + (size_t)i * 4, &a->stubs[i].gen, 4);
+	return 0;
+}
+
+static int ckpt_txn(MDB_txn *t, void *p)
+{
+	struct ckpt_ctx *c = p;
+	memlane_arena *a = c->a;
+	struct ml_store *st = a->store;
+	uint64_t seq = st->next_seq;
+	c->written = 0;
+	int rc = apply_dead(t, st, true);
+	for (uint32_t i = 0; rc == 0 && i < a->nslots; i++) {
+		struct ml_stub *s = &a->stubs[i];
+		if (s->state == MEMLANE_STATE_INVALID)
+			continue;
+		uint64_t f = s->seq;
+		if (s->state != MEMLANE_STATE_SPILLED && (s->dirty || !s->seq)) {
+			if ((rc = put_record(t, a, s, seq)) != 0)
+				break;
+			f = seq++;
+			c->written++;
+		}
+		c->final_seq[i] = f;
+		if (f == s->ckpt_seq)
+			continue;
+		if ((rc = put_table_entry(t, a, s, f)) != 0)
+			break;
+		if (s->ckpt_seq) {
+			uint8_t k[16];
+			ml_rec_key(k, ml_handle_make(a, i), s->ckpt_seq);
+			MDB_val key = val_of(k, 16);
+			rc = mdb_del(t, st->objects, &key, NULL);
+			if (rc == MDB_NOTFOUND)
+				rc = 0;
+		}
+	}
+	if (rc == 0)
+		rc = put_roots(t, a);
+	if (rc == 0)
+		rc = put_slots(t, a);
+	if (rc == 0)
+		rc = put_base_meta(t, a);
+	if (rc == 0) {
+		uint8_t b[24];
+		ml_put64(b, st->checkpoints + 1);
+		ml_put64(b + 8, c->now);
+		ml_put64(b + 16, a->objects);
+		rc = put_meta(t, st, meta_checkpoint, b, sizeof(b));
+	}
+	return rc;
+}
+
+int ml_pager_checkpoint(memlane_arena *a)
+{
+	struct ml_store *st = a->store;
+	struct ckpt_ctx c = {a, NULL, 0, (uint64_t)time(NULL)};
+	c.final_seq = calloc(a->nslots ? a->nslots : 1, sizeof(*c.final_seq));
+	if (!c.final_seq)
+		return ml_err(MEMLANE_ENOMEM, "memlane_checkpoint: out of memory");
+	int rc = ml_store_write(st, "memlane_checkpoint", ckpt_txn, &c);
+	if (rc == 0 && st->sync_at_checkpoint) {
+		int e = mdb_env_sync(st->env, 1);
+		if (e)
+			rc = ml_store_err(e, "memlane_checkpoint", st->dir);
+	}
+	if (rc == 0) {
+		for (uint32_t i = 0; i < a->nslots; i++) {
+			struct ml_stub *s = &a->stubs[i];
+			if (s->state == MEMLANE_STATE_INVALID)
+				continue;
+			s->seq = s->ckpt_seq = c.final_seq[i];
+			s->dirty = 0;
+		}
+		st->next_seq += c.written;
+		st->checkpoints++;
+		st->checkpoint_time = c.now;
+		drop_dead(st, true);
+		a->ctr.checkpoints++;
+	}
+	free(c.final_seq);
+	return rc;
+}
+
+/* ---- open, restore, close ------------------------------------------------ */
+
+static int get_meta(MDB_txn *t, struct ml_store *st, const char *name, MDB_val *val)
+{
+	MDB_val key = str_key(name);
+	return mdb_get(t, st->meta, &key, val);
+}
+
+/* What the directory holds: 0 nothing yet, 1 a scratch store, 2 a
+ * persistent one. */
+static int store_kind(memlane_arena *a, int *kind)
+{
+	struct ml_store *st = a->store;
+	MDB_txn *t;
+	int rc = ml_store_read_begin(st, &t, "memlane_open");
+	if (rc)
+		return rc;
+	MDB_val v;
+	*kind = 0;
+	rc = get_meta(t, st, meta_format, &v);
+	if (rc == 0) {
+		uint64_t fmt = v.mv_size == 8 ? ml_get64(v.mv_data) : 0;
+		if (fmt != ML_STORE_FORMAT) {
+			mdb_txn_abort(t);
+			return ml_err(MEMLANE_ECORRUPT, "memlane_open: '%s' holds store format %" PRIu64 "; this library reads %d",
+			              st->dir, fmt, ML_STORE_FORMAT);
+		}
+		*kind = 1;
+		if (get_meta(t, st, meta_persist, &v) == 0 && v.mv_size == 1 && *(uint8_t *)v.mv_data)
+			*kind = 2;
+	} else if (rc != MDB_NOTFOUND) {
+		mdb_txn_abort(t);
+		return ml_store_err(rc, "memlane_open", st->dir);
+	}
+	mdb_txn_abort(t);
+	return 0;
+}
+
+struct empty_ctx {
+	memlane_arena *a;
+};
+
+static int empty_txn(MDB_txn *t, void *p)
+{
+	memlane_arena *a = ((struct empty_ctx *)p)->a;
+	struct ml_store *st = a->store;
+	int rc;
+	if ((rc = mdb_drop(t, st->objects, 0)) || (rc = mdb_drop(t, st->handles, 0)) || (rc = mdb_drop(t, st->roots, 0)) ||
+	    (rc = mdb_drop(t, st->meta, 0)))
+		return rc;
+	return put_base_meta(t, a);
+}
+
+/* Start over: an empty store with this arena's meta records. */
+static int store_reset(memlane_arena *a)
+{
+	struct empty_ctx c = {a};
+	return ml_store_write(a->store, "memlane_open", empty_txn, &c);
+}
+
+/* Load the last checkpoint: slots and generations, the handle table (as
+ * spilled objects), the roots. */
+static int restore_table(memlane_arena *a, MDB_txn *t)
+{
+	struct ml_store *st = a->store;
+	MDB_val v;
+	int rc = get_meta(t, st, meta_arena_id, &v);
+	if (rc == 0 && v.mv_size == 8)
+		a->id = (uint32_t)ml_get64(v.mv_data) & ((1u << ML_ARENA_BITS) - 1);
+	rc = get_meta(t, st, meta_slots, &v);
+	if (rc == MDB_NOTFOUND)
+		return 0; /* created, never checkpointed */
+	if (rc || v.mv_size % 4)
+		return rc ? rc : MDB_CORRUPTED;
+	uint32_t n = (uint32_t)(v.mv_size / 4);
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t idx;
+		if ((rc = ml_slot_alloc(a, &idx)) != 0)
+			return rc;
+		memcpy(&a->stubs[idx].gen, (uint8_t *)v.mv_data + (size_t)i * 4, 4);
+		a->stubs[idx].state = MEMLANE_STATE_INVALID;
+	}
+	if (get_meta(t, st, meta_checkpoint, &v) == 0 && v.mv_size >= 16) {
+		st->checkpoints = ml_get64(v.mv_data);
+		st->checkpoint_time = ml_get64((uint8_t *)v.mv_data + 8);
+	}
+	MDB_cursor *cur;
+	if ((rc = mdb_cursor_open(t, st->handles, &cur)) != 0)
+		return rc;
+	MDB_val key;
+	for (rc = mdb_cursor_get(cur, &key, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT)) {
+		if (key.mv_size != 8 || v.mv_size != ML_TABLE_ENTRY) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		memlane_handle h = ml_handle_key_parse(key.mv_data);
+		uint32_t idx = (uint32_t)h;
+		const uint8_t *e = v.mv_data;
+		if (idx >= a->nslots || a->stubs[idx].gen != (uint32_t)((h >> 32) & ML_GEN_MAX) ||
+		    (uint32_t)(h >> 52) != a->id) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		struct ml_stub *s = &a->stubs[idx];
+		s->seq = s->ckpt_seq = ml_get64(e);
+		s->size = ml_get64(e + 8);
+		memcpy(&s->tag, e + 16, 4);
+		s->flags = e[20];
+		s->align_log2 = e[21];
+		s->state = MEMLANE_STATE_SPILLED;
+		s->prev = s->next = ML_NIL;
+		a->objects++;
+		a->spilled++;
+		a->spilled_bytes += s->size;
+	}
+	mdb_cursor_close(cur);
+	if (rc != MDB_NOTFOUND)
+		return rc;
+	/* Free slots back on the free list, lowest first out. */
+	a->free_slot = ML_NIL;
+	for (uint32_t i = a->nslots; i-- > 0;) {
+		struct ml_stub *s = &a->stubs[i];
+		if (s->state == MEMLANE_STATE_INVALID && s->gen < ML_GEN_MAX) {
+			s->off = a->free_slot;
+			a->free_slot = i;
+		} else if (s->state == MEMLANE_STATE_INVALID) {
+			a->retired_slots++;
+		}
+	}
+	return 0;
+}
+
+static int restore_roots(memlane_arena *a, MDB_txn *t)
+{
+	MDB_cursor *cur;
+	int rc = mdb_cursor_open(t, a->store->roots, &cur);
+	if (rc)
+		return rc;
+	MDB_val key, v;
+	for (rc = mdb_cursor_get(cur, &key, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT)) {
+		if (v.mv_size != 8 || key.mv_size == 0 || key.mv_size > 255) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		char name[256];
+		memcpy(name, key.mv_data, key.mv_size);
+		name[key.mv_size] = 0;
+		memlane_handle h = ml_handle_key_parse(v.mv_data);
+		if (ml_lookup(a, h) && ml_root_add(a, name, h) != 0) {
+			rc = ENOMEM;
+			break;
+		}
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* Records no table entry names were written after the last checkpoint
+ * (evictions, or a checkpoint that never committed): drop them. */
+static int gc_txn(MDB_txn *t, void *p)
+{
+	memlane_arena *a = p;
+	MDB_cursor *cur;
+	int rc = mdb_cursor_open(t, a->store->objects, &cur);
+	if (rc)
+		return rc;
+	MDB_val key, v;
+	uint64_t max_seq = 0;
+	for (rc = mdb_cursor_get(cur, &key, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT)) {
+		memlane_handle h = 0;
+		uint64_t seq = 0;
+		if (key.mv_size == 16)
+			ml_rec_key_parse(key.mv_data, &h, &seq);
+		struct ml_stub *s = key.mv_size == 16 ? ml_lookup(a, h) : NULL;
+		if (s && s->ckpt_seq == seq) {
+			if (seq > max_seq)
+				max_seq = seq;
+			continue;
+		}
+		if ((rc = mdb_cursor_del(cur, 0)) != 0)
+			break;
+	}
+	mdb_cursor_close(cur);
+	if (rc != MDB_NOTFOUND)
+		return rc;
+	a->store->next_seq = max_seq + 1;
+	return 0;
+}
+
+static int restore(memlane_arena *a)
+{
+	MDB_txn *t;
+	int rc = ml_store_read_begin(a->store, &t, "memlane_open");
+	if (rc)
+		return rc;
+	rc = restore_table(a, t);
+	if (rc == 0)
+		rc = restore_roots(a, t);
+	mdb_txn_abort(t);
+	if (rc > 0 || rc < MEMLANE_ELAST)
+		return rc == MDB_CORRUPTED
+		               ? ml_err(MEMLANE_ECORRUPT, "memlane_open: the handle table or roots in '%s' are damaged",
+		                        a->store->dir)
+		               : ml_store_err(rc, "memlane_open", a->store->dir);
+	if (rc)
+		return rc;
+	return ml_store_write(a->store, "memlane_open", gc_txn, a);
+}
+
+/* Open (or create) the store in @dir for @a: a persistent store comes
+ * back as its last checkpoint; a scratch one starts empty. */
+int ml_pager_open(memlane_arena *a, const char *dir)
+{
+	struct ml_store *st = calloc(1, sizeof(*st));
+	if (!st)
+		return ml_err(MEMLANE_ENOMEM, "memlane_open: out of memory");
+	int rc = ml_store_open(st, dir, &a->cfg);
+	if (rc) {
+		free(st);
+		return rc;
+	}
+	a->store = st;
+	st->next_seq = 1;
+	int kind;
+	if ((rc = store_kind(a, &kind)) != 0)
+		goto fail;
+	if (kind == 2 && !a->cfg.persist) {
+		rc = ml_err(MEMLANE_EEXIST,
+		            "memlane_open: '%s' holds a persistent arena (persist=1); opening it with persist=0 would "
+		            "discard it. Open it with persist=1, or remove the directory",
+		            dir);
+		goto fail;
+	}
+	if (kind == 2)
+		rc = restore(a);
+	else
+		rc = store_reset(a);
+	if (rc)
+		goto fail;
+	return 0;
+fail:
+	ml_store_close(st);
+	free(st);
+	a->store = NULL;
+	return rc;
+}
+
+/* Close the store: a persistent one checkpoints first; a scratch one is
+ * emptied. Returns the first error; the store is closed regardless. */
+int ml_pager_close(memlane_arena *a)
+{
+	struct ml_store *st = a->store;
+	if (!st)
+		return 0;
+	int rc = a->cfg.persist ? ml_pager_checkpoint(a) : store_reset(a);
+	ml_store_close(st);
+	free(st);
+	a->store = NULL;
+	return rc;
+}

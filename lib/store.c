@@ -1,0 +1,494 @@
+/* store.c - the spill store: an LMDB environment in the spill directory.
+ *
+ * Four named databases (memlane-store(5) is the full description):
+ *   meta     format version, arena id, persist flag, options, the last
+ *            checkpoint, the generations of every handle slot
+ *   objects  one record per spilled object version, key handle+seq
+ *   handles  (persist=1) the handle table of the last checkpoint:
+ *            handle -> record seq, size, tag, flags, alignment
+ *   roots    (persist=1) name -> handle, as of the last checkpoint
+ * A record is a 40-byte header and the payload: a standard zstd frame
+ * with its content checksum, or the raw bytes when compression does not
+ * pay. The header carries a hash of the raw bytes too, so damage is
+ * found whatever the codec.
+ *
+ * This file knows LMDB and zstd; it does not know lanes or policies.
+ * Write transactions go through ml_store_write(), which grows the map
+ * when it fills (up to store_max_size) and retries. The map is never
+ * MDB_WRITEMAP: a full disk is then an error from write(2), not SIGBUS. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <zstd.h>
+
+#include "internal.h"
+
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the store format is written little-endian; port ml_put64/ml_get64 first"
+#endif
+
+#define ML_MAP_INITIAL ((size_t)64 << 20)
+
+/* ---- thread-local codec contexts ------------------------------------ */
+
+/* One compression and one decompression context per thread, made on
+ * first use and freed when the thread ends: never one per call. */
+struct ml_codec_tls {
+	ZSTD_CCtx *cctx;
+	ZSTD_DCtx *dctx;
+	uint8_t *buf;
+	size_t cap;
+};
+
+static pthread_key_t codec_key;
+static pthread_once_t codec_once = PTHREAD_ONCE_INIT;
+static _Thread_local struct ml_codec_tls *codec_tls;
+
+static void codec_tls_free(void *p)
+{
+	struct ml_codec_tls *t = p;
+	ZSTD_freeCCtx(t->cctx);
+	ZSTD_freeDCtx(t->dctx);
+	free(t->buf);
+	free(t);
+}
+
+static void codec_key_make(void)
+{
+	pthread_key_create(&codec_key, codec_tls_free);
+}
+
+static struct ml_codec_tls *codec_get(void)
+{
+	if (codec_tls)
+		return codec_tls;
+	pthread_once(&codec_once, codec_key_make);
+	struct ml_codec_tls *t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->cctx = ZSTD_createCCtx();
+	t->dctx = ZSTD_createDCtx();
+	if (!t->cctx || !t->dctx) {
+		codec_tls_free(t);
+		return NULL;
+	}
+	pthread_setspecific(codec_key, t);
+	codec_tls = t;
+	return t;
+}
+
+static uint8_t *codec_buf(struct ml_codec_tls *t, size_t n)
+{
+	if (n <= t->cap)
+		return t->buf;
+	size_t cap = t->cap ? t->cap : 65536;
+	while (cap < n)
+		cap *= 2;
+	uint8_t *b = realloc(t->buf, cap);
+	if (!b)
+		return NULL;
+	t->buf = b;
+	t->cap = cap;
+	return b;
+}
+
+/* ---- little helpers ---------------------------------------------------- */
+
+void ml_put64(uint8_t *p, uint64_t v)
+{
+	memcpy(p, &v, 8);
+}
+
+uint64_t ml_get64(const uint8_t *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return v;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, 4);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+static uint64_t get_be64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+void ml_rec_key(uint8_t key[16], memlane_handle h, uint64_t seq)
+{
+	put_be64(key, h);
+	put_be64(key + 8, seq);
+}
+
+void ml_rec_key_parse(const uint8_t key[16], memlane_handle *h, uint64_t *seq)
+{
+	*h = get_be64(key);
+	*seq = get_be64(key + 8);
+}
+
+void ml_handle_key(uint8_t key[8], memlane_handle h)
+{
+	put_be64(key, h);
+}
+
+memlane_handle ml_handle_key_parse(const uint8_t key[8])
+{
+	return get_be64(key);
+}
+
+/* A 64-bit hash of the raw bytes, eight at a time (memlane-store(5)
+ * gives it in full so other programs can check records). */
+uint64_t ml_hash64(const void *data, size_t n)
+{
+	const uint8_t *p = data;
+	uint64_t h = 0x9E3779B97F4A7C15ull ^ (n * 0xC2B2AE3D27D4EB4Full);
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, p + i, 8);
+		h ^= w * 0xC2B2AE3D27D4EB4Full;
+		h = (h << 31 | h >> 33) * 0x9E3779B97F4A7C15ull;
+	}
+	uint64_t w = 0;
+	memcpy(&w, p + i, n - i);
+	h ^= w * 0x165667B19E3779F9ull;
+	h ^= h >> 33;
+	h *= 0xFF51AFD7ED558CCDull;
+	h ^= h >> 33;
+	h *= 0xC4CEB9FE1A85EC53ull;
+	return h ^ (h >> 33);
+}
+
+/* ---- errors -------------------------------------------------------------- */
+
+/* Map an LMDB or errno code to a memlane code, with a sentence. */
+int ml_store_err(int rc, const char *what, const char *dir)
+{
+	int code = MEMLANE_ESTORE;
+	if (rc == ENOSPC || rc == EDQUOT || rc == MDB_MAP_FULL)
+		code = MEMLANE_ENOSPC;
+	else if (rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND || rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH ||
+	         rc == MDB_INCOMPATIBLE)
+		code = MEMLANE_ECORRUPT;
+	else if (rc == ENOMEM)
+		code = MEMLANE_ENOMEM;
+	return ml_err(code, "%s: spill store '%s': %s", what, dir, mdb_strerror(rc));
+}
+
+/* ---- records ----------------------------------------------------------- */
+
+/* Encode @size bytes at @src as a record (header + payload) in the
+ * thread's buffer. */
+int ml_rec_encode(const memlane_arena *a, const struct ml_stub *s, const void *src, uint64_t epoch,
+                  const uint8_t **out, size_t *outlen)
+{
+	struct ml_codec_tls *t = codec_get();
+	if (!t)
+		return ml_err(MEMLANE_ENOMEM, "cannot create a zstd context");
+	size_t size = s->size;
+	size_t bound = ZSTD_compressBound(size);
+	uint8_t *buf = codec_buf(t, ML_REC_HEADER + (bound > size ? bound : size));
+	if (!buf)
+		return ml_err(MEMLANE_ENOMEM, "no memory for a %zu-byte record buffer", ML_REC_HEADER + bound);
+	uint8_t codec = ML_CODEC_RAW;
+	size_t plen = size;
+	if (a->cfg.compression == MEMLANE_COMPRESSION_ZSTD && size >= 64) {
+		ZSTD_CCtx_reset(t->cctx, ZSTD_reset_session_only);
+		ZSTD_CCtx_setParameter(t->cctx, ZSTD_c_compressionLevel, a->cfg.compression_level);
+		ZSTD_CCtx_setParameter(t->cctx, ZSTD_c_checksumFlag, 1);
+		ZSTD_CCtx_setParameter(t->cctx, ZSTD_c_contentSizeFlag, 1);
+		size_t c = ZSTD_compress2(t->cctx, buf + ML_REC_HEADER, bound, src, size);
+		if (!ZSTD_isError(c) && c < size) {
+			codec = ML_CODEC_ZSTD;
+			plen = c;
+		}
+	}
+	if (codec == ML_CODEC_RAW && size)
+		memcpy(buf + ML_REC_HEADER, src, size);
+	put32(buf + 0, ML_REC_MAGIC);
+	buf[4] = codec;
+	buf[5] = s->align_log2;
+	buf[6] = s->flags;
+	buf[7] = 0;
+	put32(buf + 8, s->tag);
+	put32(buf + 12, 0);
+	ml_put64(buf + 16, size);
+	ml_put64(buf + 24, ml_hash64(src, size));
+	ml_put64(buf + 32, epoch);
+	*out = buf;
+	*outlen = ML_REC_HEADER + plen;
+	return 0;
+}
+
+int ml_rec_header_parse(const void *rec, size_t len, struct ml_rec_info *info)
+{
+	const uint8_t *p = rec;
+	if (len < ML_REC_HEADER || get32(p) != ML_REC_MAGIC || (p[4] != ML_CODEC_RAW && p[4] != ML_CODEC_ZSTD))
+		return -1;
+	info->codec = p[4];
+	info->align_log2 = p[5];
+	info->flags = p[6];
+	info->tag = get32(p + 8);
+	info->size = ml_get64(p + 16);
+	info->hash = ml_get64(p + 24);
+	info->epoch = ml_get64(p + 32);
+	info->payload = p + ML_REC_HEADER;
+	info->payload_len = len - ML_REC_HEADER;
+	if (info->codec == ML_CODEC_RAW && info->payload_len != info->size)
+		return -1;
+	return 0;
+}
+
+/* Decode record @rec into @dst, which holds exactly @size bytes. On
+ * damage fills @why and returns -1. */
+int ml_rec_decode(const void *rec, size_t len, void *dst, uint64_t size, char *why, size_t whylen)
+{
+	struct ml_rec_info info;
+	if (ml_rec_header_parse(rec, len, &info) != 0) {
+		snprintf(why, whylen, "bad record header (%zu bytes)", len);
+		return -1;
+	}
+	if (info.size != size) {
+		snprintf(why, whylen, "record holds %" PRIu64 " bytes, the handle table says %" PRIu64, info.size, size);
+		return -1;
+	}
+	if (info.codec == ML_CODEC_ZSTD) {
+		struct ml_codec_tls *t = codec_get();
+		if (!t) {
+			snprintf(why, whylen, "cannot create a zstd context");
+			return -2;
+		}
+		size_t n = ZSTD_decompressDCtx(t->dctx, dst, size, info.payload, info.payload_len);
+		if (ZSTD_isError(n)) {
+			snprintf(why, whylen, "zstd: %s", ZSTD_getErrorName(n));
+			return -1;
+		}
+		if (n != size) {
+			snprintf(why, whylen, "zstd frame holds %zu bytes, not %" PRIu64, n, size);
+			return -1;
+		}
+	} else if (size) {
+		memcpy(dst, info.payload, size);
+	}
+	if (ml_hash64(dst, size) != info.hash) {
+		snprintf(why, whylen, "checksum mismatch");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- the environment ------------------------------------------------------ */
+
+static int make_dir(const char *dir)
+{
+	if (mkdir(dir, 0700) == 0 || errno == EEXIST) {
+		struct stat st;
+		if (stat(dir, &st) != 0)
+			return ml_err(MEMLANE_ESTORE, "memlane_open: spill directory '%s': %s", dir, strerror(errno));
+		if (!S_ISDIR(st.st_mode))
+			return ml_err(MEMLANE_ESTORE, "memlane_open: spill directory '%s' exists and is not a directory", dir);
+		return 0;
+	}
+	return ml_err(errno == ENOSPC ? MEMLANE_ENOSPC : MEMLANE_ESTORE, "memlane_open: cannot create spill directory '%s': %s", dir,
+	              strerror(errno));
+}
+
+/* One arena per directory: an exclusive flock on memlane.lock, held
+ * until close. flock locks belong to the open file, so a second open in
+ * the same process is refused too. Readers (memlane-dump) never take it. */
+static int take_dir_lock(struct ml_store *st)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/" ML_LOCK_FILE, st->dir);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return ml_err(MEMLANE_ESTORE, "cannot open '%s': %s", path, strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		int e = errno;
+		close(fd);
+		if (e == EWOULDBLOCK)
+			return ml_err(MEMLANE_EBUSY, "spill directory '%s' is in use by another arena (lock '%s' is held)",
+			              st->dir, path);
+		return ml_err(MEMLANE_ESTORE, "cannot lock '%s': %s", path, strerror(e));
+	}
+	st->lock_fd = fd;
+	return 0;
+}
+
+static int open_dbis(struct ml_store *st)
+{
+	MDB_txn *t;
+	int rc = mdb_txn_begin(st->env, NULL, 0, &t);
+	if (rc)
+		return ml_store_err(rc, "memlane_open", st->dir);
+	if ((rc = mdb_dbi_open(t, "meta", MDB_CREATE, &st->meta)) || (rc = mdb_dbi_open(t, "objects", MDB_CREATE, &st->objects)) ||
+	    (rc = mdb_dbi_open(t, "handles", MDB_CREATE, &st->handles)) ||
+	    (rc = mdb_dbi_open(t, "roots", MDB_CREATE, &st->roots))) {
+		mdb_txn_abort(t);
+		return ml_store_err(rc, "memlane_open", st->dir);
+	}
+	rc = mdb_txn_commit(t);
+	return rc ? ml_store_err(rc, "memlane_open", st->dir) : 0;
+}
+
+int ml_store_open(struct ml_store *st, const char *dir, const memlane_config *cfg)
+{
+	memset(st, 0, sizeof(*st));
+	st->lock_fd = -1;
+	st->dir = strdup(dir);
+	if (!st->dir)
+		return ml_err(MEMLANE_ENOMEM, "memlane_open: out of memory");
+	int rc = make_dir(dir);
+	if (rc || (rc = take_dir_lock(st)) != 0)
+		goto fail;
+	st->map_max = cfg->store_max_size;
+	st->map_size = ML_MAP_INITIAL < st->map_max ? ML_MAP_INITIAL : st->map_max;
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/data.mdb", dir);
+	struct stat sb;
+	if (stat(path, &sb) == 0 && (size_t)sb.st_size > st->map_size)
+		st->map_size = (size_t)sb.st_size; /* never smaller than what is there */
+	unsigned flags = MDB_NOTLS;
+	if (!cfg->persist || cfg->store_sync == MEMLANE_SYNC_NONE)
+		flags |= MDB_NOSYNC | MDB_NOMETASYNC;
+	else if (cfg->store_sync == MEMLANE_SYNC_CHECKPOINT)
+		flags |= MDB_NOSYNC;
+	st->sync_at_checkpoint = cfg->persist && cfg->store_sync == MEMLANE_SYNC_CHECKPOINT;
+	if ((rc = mdb_env_create(&st->env)) != 0) {
+		rc = ml_store_err(rc, "memlane_open", dir);
+		goto fail;
+	}
+	mdb_env_set_maxdbs(st->env, 8);
+	mdb_env_set_mapsize(st->env, st->map_size);
+	if ((rc = mdb_env_open(st->env, dir, flags, 0600)) != 0) {
+		rc = ml_store_err(rc, "memlane_open", dir);
+		goto fail;
+	}
+	if ((rc = open_dbis(st)) != 0)
+		goto fail;
+	return 0;
+fail:
+	ml_store_close(st);
+	return rc;
+}
+
+void ml_store_close(struct ml_store *st)
+{
+	if (st->env)
+		mdb_env_close(st->env);
+	st->env = NULL;
+	if (st->lock_fd >= 0)
+		close(st->lock_fd); /* drops the flock */
+	st->lock_fd = -1;
+	free(st->dir);
+	st->dir = NULL;
+	free(st->dead);
+	st->dead = NULL;
+	st->ndead = st->dead_cap = 0;
+}
+
+/* Grow the map after MDB_MAP_FULL: double, up to store_max_size. No
+ * transaction of this process is open (the arena lock is held). */
+static int grow_map(struct ml_store *st, const char *what)
+{
+	if (st->map_size >= st->map_max) {
+		char b[32];
+		return ml_err(MEMLANE_ENOSPC, "%s: spill store '%s' is full: it reached store_max_size=%s", what, st->dir,
+		              ml_fmt_size(b, sizeof(b), st->map_max));
+	}
+	size_t want = st->map_size * 2 < st->map_max ? st->map_size * 2 : st->map_max;
+	int rc = mdb_env_set_mapsize(st->env, want);
+	if (rc)
+		return ml_store_err(rc, what, st->dir);
+	st->map_size = want;
+	return 0;
+}
+
+/* Run @fn in one write transaction and commit it; on a full map grow it
+ * and run @fn again from the start. @fn returns 0, a memlane code, or an
+ * LMDB/errno code (positive or below MEMLANE_ELAST). */
+int ml_store_write(struct ml_store *st, const char *what, ml_txn_fn fn, void *ctx)
+{
+	for (;;) {
+		MDB_txn *t;
+		int rc = mdb_txn_begin(st->env, NULL, 0, &t);
+		if (rc)
+			return rc == MDB_MAP_RESIZED ? ml_store_err(rc, what, st->dir) : ml_store_err(rc, what, st->dir);
+		rc = fn(t, ctx);
+		if (rc == 0)
+			rc = mdb_txn_commit(t);
+		else
+			mdb_txn_abort(t);
+		if (rc == 0)
+			return 0;
+		if (rc == MDB_MAP_FULL) {
+			int g = grow_map(st, what);
+			if (g)
+				return g;
+			continue;
+		}
+		if (rc < 0 && rc >= MEMLANE_ELAST)
+			return rc; /* fn set the message */
+		return ml_store_err(rc, what, st->dir);
+	}
+}
+
+int ml_store_read_begin(struct ml_store *st, MDB_txn **t, const char *what)
+{
+	int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, t);
+	return rc ? ml_store_err(rc, what, st->dir) : 0;
+}
+
+/* Bytes the objects database takes on disk. */
+uint64_t ml_store_bytes(struct ml_store *st)
+{
+	MDB_txn *t;
+	MDB_stat s;
+	if (!st->env || mdb_txn_begin(st->env, NULL, MDB_RDONLY, &t) != 0)
+		return 0;
+	uint64_t n = 0;
+	if (mdb_stat(t, st->objects, &s) == 0)
+		n = (uint64_t)(s.ms_branch_pages + s.ms_leaf_pages + s.ms_overflow_pages) * s.ms_psize;
+	mdb_txn_abort(t);
+	return n;
+}
+
+/* Remember a record to delete at the next write transaction. */
+int ml_store_dead_add(struct ml_store *st, memlane_handle h, uint64_t seq, bool table)
+{
+	if (st->ndead == st->dead_cap) {
+		size_t cap = st->dead_cap ? st->dead_cap * 2 : 64;
+		struct ml_dead *d = realloc(st->dead, cap * sizeof(*d));
+		if (!d)
+			return ml_err(MEMLANE_ENOMEM, "out of memory for the store's delete list");
+		st->dead = d;
+		st->dead_cap = cap;
+	}
+	st->dead[st->ndead++] = (struct ml_dead){h, seq, table};
+	return 0;
+}
