@@ -19,6 +19,8 @@
 #include "sizeclass.h"
 
 #define ML_HIDDEN __attribute__((visibility("hidden")))
+/* gcc accepts a comment, clang -Wimplicit-fallthrough wants this. */
+#define ML_FALLTHROUGH __attribute__((fallthrough))
 
 /* ---- handles (handle.c) ------------------------------------------------
  * bits 0-31 slot index, 32-51 generation, 52-63 arena id. Generations

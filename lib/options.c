@@ -236,7 +236,7 @@ static int set_one(memlane_config *cfg, const char *key, const char *value)
 			*(size_t *)field = SIZE_MAX;
 			return 0;
 		}
-		/* fall through */
+		ML_FALLTHROUGH; /* "auto" handled; a number goes on as a size */
 	case OPT_SIZE:
 		if (!parse_size(value, &u) || (double)u < o->lo || (double)u > o->hi)
 			return bad_value(o, value);
@@ -406,7 +406,7 @@ static const char *field_text(const memlane_config *cfg, const struct ml_option 
 	case OPT_SIZE_AUTO:
 		if (*(const size_t *)f == SIZE_MAX)
 			return "auto";
-		/* fall through */
+		ML_FALLTHROUGH; /* "auto" handled; a number goes on as a size */
 	case OPT_SIZE:
 		return ml_fmt_size(buf, n, *(const size_t *)f);
 	case OPT_DURATION:
