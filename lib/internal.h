@@ -16,6 +16,7 @@
 #include <lmdb.h>
 
 #include "memlane.h"
+#include "record.h"
 #include "sizeclass.h"
 
 #define ML_HIDDEN __attribute__((visibility("hidden")))
@@ -137,14 +138,6 @@ struct ml_root {
 };
 
 /* ---- the spill store (store.c) ----------------------------------------- */
-#define ML_LOCK_FILE "memlane.lock"
-#define ML_STORE_FORMAT 1
-#define ML_REC_MAGIC 0x31524c4du /* "MLR1" as little-endian bytes */
-#define ML_REC_HEADER 40
-#define ML_CODEC_RAW 0
-#define ML_CODEC_ZSTD 1
-#define ML_TABLE_ENTRY 32 /* bytes of a "handles" value */
-
 /* A record or table entry to delete: at the next write transaction, or
  * (at_checkpoint) only with the next checkpoint, since the last one
  * still names it. */
@@ -166,14 +159,6 @@ struct ml_store {
 	uint64_t checkpoint_time; /* its time, seconds since the epoch */
 	struct ml_dead *dead;
 	size_t ndead, dead_cap;
-};
-
-struct ml_rec_info {
-	uint8_t codec, align_log2, flags;
-	uint32_t tag;
-	uint64_t size, hash, epoch;
-	const uint8_t *payload;
-	size_t payload_len;
 };
 
 typedef int (*ml_txn_fn)(MDB_txn *t, void *ctx);
@@ -324,18 +309,10 @@ ML_HIDDEN void ml_stub_set_place(memlane_arena *a, struct ml_stub *s, const stru
 ML_HIDDEN void ml_maintain_locked(memlane_arena *a);
 
 /* ---- store.c ---- */
-ML_HIDDEN void ml_put64(uint8_t *p, uint64_t v);
-ML_HIDDEN uint64_t ml_get64(const uint8_t *p);
-ML_HIDDEN void ml_rec_key(uint8_t key[16], memlane_handle h, uint64_t seq);
-ML_HIDDEN void ml_rec_key_parse(const uint8_t key[16], memlane_handle *h, uint64_t *seq);
-ML_HIDDEN void ml_handle_key(uint8_t key[8], memlane_handle h);
-ML_HIDDEN memlane_handle ml_handle_key_parse(const uint8_t key[8]);
-ML_HIDDEN uint64_t ml_hash64(const void *data, size_t n);
 ML_HIDDEN int ml_store_err(int rc, const char *what, const char *dir);
 ML_HIDDEN int ml_rec_encode(const memlane_arena *a, const struct ml_stub *s, const void *src, uint64_t epoch,
                             const uint8_t **out, size_t *outlen);
-ML_HIDDEN int ml_rec_header_parse(const void *rec, size_t len, struct ml_rec_info *info);
-ML_HIDDEN int ml_rec_decode(const void *rec, size_t len, void *dst, uint64_t size, char *why, size_t whylen);
+ML_HIDDEN int ml_rec_decode_tls(const void *rec, size_t len, void *dst, uint64_t size, char *why, size_t whylen);
 ML_HIDDEN int ml_store_open(struct ml_store *st, const char *dir, const memlane_config *cfg);
 ML_HIDDEN void ml_store_close(struct ml_store *st);
 ML_HIDDEN int ml_store_write(struct ml_store *st, const char *what, ml_txn_fn fn, void *ctx);

@@ -30,13 +30,6 @@
 #define ML_EVICT_BATCH 512
 #define ML_EVICT_BATCH_BYTES ((size_t)64 << 20)
 
-static const char *const meta_format = "format";
-static const char *const meta_persist = "persist";
-static const char *const meta_arena_id = "arena_id";
-static const char *const meta_checkpoint = "checkpoint";
-static const char *const meta_options = "options";
-static const char *const meta_slots = "slots";
-
 static MDB_val val_of(const void *p, size_t n)
 {
 	return (MDB_val){n, (void *)(uintptr_t)p};
@@ -342,7 +335,7 @@ int ml_fault_in(memlane_arena *a, struct ml_stub *s, const char *what)
 		goto undo;
 	}
 	char why[160];
-	e = ml_rec_decode(val.mv_data, val.mv_size, a->slow.base + p.off, s->size, why, sizeof(why));
+	e = ml_rec_decode_tls(val.mv_data, val.mv_size, a->slow.base + p.off, s->size, why, sizeof(why));
 	if (e) {
 		rc = ml_err(e == -2 ? MEMLANE_ENOMEM : MEMLANE_ECORRUPT,
 		            "%s: handle 0x%016" PRIx64 ": record (seq %" PRIu64 ") in '%s' is damaged: %s", what, h, s->seq,
@@ -416,7 +409,7 @@ static int put_options(MDB_txn *t, memlane_arena *a)
 		return ENOMEM;
 	ml_config_print_to(&a->cfg, f, 0, "");
 	fclose(f);
-	int rc = put_meta(t, a->store, meta_options, text, len);
+	int rc = put_meta(t, a->store, ML_META_OPTIONS, text, len);
 	free(text);
 	return rc;
 }
@@ -426,27 +419,24 @@ static int put_base_meta(MDB_txn *t, memlane_arena *a)
 {
 	uint8_t b[8];
 	ml_put64(b, ML_STORE_FORMAT);
-	int rc = put_meta(t, a->store, meta_format, b, 8);
+	int rc = put_meta(t, a->store, ML_META_FORMAT, b, 8);
 	if (rc)
 		return rc;
 	uint8_t persist = (uint8_t)(a->cfg.persist ? 1 : 0);
-	if ((rc = put_meta(t, a->store, meta_persist, &persist, 1)) != 0)
+	if ((rc = put_meta(t, a->store, ML_META_PERSIST, &persist, 1)) != 0)
 		return rc;
 	ml_put64(b, a->id);
-	if ((rc = put_meta(t, a->store, meta_arena_id, b, 8)) != 0)
+	if ((rc = put_meta(t, a->store, ML_META_ARENA_ID, b, 8)) != 0)
 		return rc;
 	return put_options(t, a);
 }
 
 static int put_table_entry(MDB_txn *t, memlane_arena *a, const struct ml_stub *s, uint64_t seq)
 {
-	uint8_t hk[8], v[ML_TABLE_ENTRY] = {0};
+	uint8_t hk[8], v[ML_TABLE_ENTRY];
+	struct ml_table_entry e = {seq, s->size, s->tag, s->flags, s->align_log2};
 	ml_handle_key(hk, ml_handle_make(a, ml_stub_index(a, s)));
-	ml_put64(v, seq);
-	ml_put64(v + 8, s->size);
-	memcpy(v + 16, &s->tag, 4);
-	v[20] = s->flags;
-	v[21] = s->align_log2;
+	ml_table_entry_encode(v, &e);
 	MDB_val key = val_of(hk, 8), val = val_of(v, sizeof(v));
 	return mdb_put(t, a->store->handles, &key, &val, 0);
 }
@@ -467,7 +457,7 @@ static int put_roots(MDB_txn *t, memlane_arena *a)
 
 static int put_slots(MDB_txn *t, memlane_arena *a)
 {
-	MDB_val key = str_key(meta_slots), val = {(size_t)a->nslots * 4, NULL};
+	MDB_val key = str_key(ML_META_SLOTS), val = {(size_t)a->nslots * 4, NULL};
 	int rc = mdb_put(t, a->store->meta, &key, &val, MDB_RESERVE);
 	if (rc)
 		return rc;
@@ -521,7 +511,7 @@ static int ckpt_txn(MDB_txn *t, void *p)
 		ml_put64(b, st->checkpoints + 1);
 		ml_put64(b + 8, c->now);
 		ml_put64(b + 16, a->objects);
-		rc = put_meta(t, st, meta_checkpoint, b, sizeof(b));
+		rc = put_meta(t, st, ML_META_CHECKPOINT, b, sizeof(b));
 	}
 	return rc;
 }
@@ -576,7 +566,7 @@ static int store_kind(memlane_arena *a, int *kind)
 		return rc;
 	MDB_val v;
 	*kind = 0;
-	rc = get_meta(t, st, meta_format, &v);
+	rc = get_meta(t, st, ML_META_FORMAT, &v);
 	if (rc == 0) {
 		uint64_t fmt = v.mv_size == 8 ? ml_get64(v.mv_data) : 0;
 		if (fmt != ML_STORE_FORMAT) {
@@ -585,7 +575,7 @@ static int store_kind(memlane_arena *a, int *kind)
 			              st->dir, fmt, ML_STORE_FORMAT);
 		}
 		*kind = 1;
-		if (get_meta(t, st, meta_persist, &v) == 0 && v.mv_size == 1 && *(uint8_t *)v.mv_data)
+		if (get_meta(t, st, ML_META_PERSIST, &v) == 0 && v.mv_size == 1 && *(uint8_t *)v.mv_data)
 			*kind = 2;
 	} else if (rc != MDB_NOTFOUND) {
 		mdb_txn_abort(t);
@@ -623,10 +613,10 @@ static int restore_table(memlane_arena *a, MDB_txn *t)
 {
 	struct ml_store *st = a->store;
 	MDB_val v;
-	int rc = get_meta(t, st, meta_arena_id, &v);
+	int rc = get_meta(t, st, ML_META_ARENA_ID, &v);
 	if (rc == 0 && v.mv_size == 8)
 		a->id = (uint32_t)ml_get64(v.mv_data) & ((1u << ML_ARENA_BITS) - 1);
-	rc = get_meta(t, st, meta_slots, &v);
+	rc = get_meta(t, st, ML_META_SLOTS, &v);
 	if (rc == MDB_NOTFOUND)
 		return 0; /* created, never checkpointed */
 	if (rc || v.mv_size % 4)
@@ -639,7 +629,7 @@ static int restore_table(memlane_arena *a, MDB_txn *t)
 		memcpy(&a->stubs[idx].gen, (uint8_t *)v.mv_data + (size_t)i * 4, 4);
 		a->stubs[idx].state = MEMLANE_STATE_INVALID;
 	}
-	if (get_meta(t, st, meta_checkpoint, &v) == 0 && v.mv_size >= 16) {
+	if (get_meta(t, st, ML_META_CHECKPOINT, &v) == 0 && v.mv_size >= 16) {
 		st->checkpoints = ml_get64(v.mv_data);
 		st->checkpoint_time = ml_get64((uint8_t *)v.mv_data + 8);
 	}
@@ -648,24 +638,24 @@ static int restore_table(memlane_arena *a, MDB_txn *t)
 		return rc;
 	MDB_val key;
 	for (rc = mdb_cursor_get(cur, &key, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT)) {
-		if (key.mv_size != 8 || v.mv_size != ML_TABLE_ENTRY) {
+		struct ml_table_entry te;
+		if (key.mv_size != 8 || ml_table_entry_parse(v.mv_data, v.mv_size, &te) != 0) {
 			rc = MDB_CORRUPTED;
 			break;
 		}
 		memlane_handle h = ml_handle_key_parse(key.mv_data);
 		uint32_t idx = (uint32_t)h;
-		const uint8_t *e = v.mv_data;
 		if (idx >= a->nslots || a->stubs[idx].gen != (uint32_t)((h >> 32) & ML_GEN_MAX) ||
-		    (uint32_t)(h >> 52) != a->id) {
+		    (uint32_t)(h >> 52) != a->id || a->stubs[idx].state != MEMLANE_STATE_INVALID) {
 			rc = MDB_CORRUPTED;
 			break;
 		}
 		struct ml_stub *s = &a->stubs[idx];
-		s->seq = s->ckpt_seq = ml_get64(e);
-		s->size = ml_get64(e + 8);
-		memcpy(&s->tag, e + 16, 4);
-		s->flags = e[20];
-		s->align_log2 = e[21];
+		s->seq = s->ckpt_seq = te.seq;
+		s->size = te.size;
+		s->tag = te.tag;
+		s->flags = te.flags;
+		s->align_log2 = te.align_log2;
 		s->state = MEMLANE_STATE_SPILLED;
 		s->prev = s->next = ML_NIL;
 		a->objects++;

@@ -1,0 +1,173 @@
+/* record.c - the spill store's on-disk format: keys, record headers, the
+ * hash, decoding. Shared by the library and memlane-dump, and free of
+ * arena state, so that the format has one implementation;
+ * memlane-store(5) describes it for other programs. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "record.h"
+
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the store format is written little-endian; port ml_put64/ml_get64 first"
+#endif
+
+/* ---- little helpers ---------------------------------------------------- */
+
+void ml_put64(uint8_t *p, uint64_t v)
+{
+	memcpy(p, &v, 8);
+}
+
+uint64_t ml_get64(const uint8_t *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return v;
+}
+
+void ml_put32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, 4);
+}
+
+uint32_t ml_get32(const uint8_t *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+static uint64_t get_be64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+void ml_rec_key(uint8_t key[16], memlane_handle h, uint64_t seq)
+{
+	put_be64(key, h);
+	put_be64(key + 8, seq);
+}
+
+void ml_rec_key_parse(const uint8_t key[16], memlane_handle *h, uint64_t *seq)
+{
+	*h = get_be64(key);
+	*seq = get_be64(key + 8);
+}
+
+void ml_handle_key(uint8_t key[8], memlane_handle h)
+{
+	put_be64(key, h);
+}
+
+memlane_handle ml_handle_key_parse(const uint8_t key[8])
+{
+	return get_be64(key);
+}
+
+/* A 64-bit hash of the raw bytes, eight at a time (memlane-store(5)
+ * gives it in full so other programs can check records). */
+uint64_t ml_hash64(const void *data, size_t n)
+{
+	const uint8_t *p = data;
+	uint64_t h = 0x9E3779B97F4A7C15ull ^ (n * 0xC2B2AE3D27D4EB4Full);
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, p + i, 8);
+		h ^= w * 0xC2B2AE3D27D4EB4Full;
+		h = (h << 31 | h >> 33) * 0x9E3779B97F4A7C15ull;
+	}
+	uint64_t w = 0;
+	memcpy(&w, p + i, n - i);
+	h ^= w * 0x165667B19E3779F9ull;
+	h ^= h >> 33;
+	h *= 0xFF51AFD7ED558CCDull;
+	h ^= h >> 33;
+	h *= 0xC4CEB9FE1A85EC53ull;
+	return h ^ (h >> 33);
+}
+
+int ml_rec_header_parse(const void *rec, size_t len, struct ml_rec_info *info)
+{
+	const uint8_t *p = rec;
+	if (len < ML_REC_HEADER || ml_get32(p) != ML_REC_MAGIC || (p[4] != ML_CODEC_RAW && p[4] != ML_CODEC_ZSTD))
+		return -1;
+	info->codec = p[4];
+	info->align_log2 = p[5];
+	info->flags = p[6];
+	info->tag = ml_get32(p + 8);
+	info->size = ml_get64(p + 16);
+	info->hash = ml_get64(p + 24);
+	info->epoch = ml_get64(p + 32);
+	info->payload = p + ML_REC_HEADER;
+	info->payload_len = len - ML_REC_HEADER;
+	if (info->codec == ML_CODEC_RAW && info->payload_len != info->size)
+		return -1;
+	return 0;
+}
+
+/* Decode record @rec into @dst, which holds exactly @size bytes. On
+ * damage fills @why and returns -1. */
+int ml_rec_decode(ZSTD_DCtx *dctx, const void *rec, size_t len, void *dst, uint64_t size, char *why, size_t whylen)
+{
+	struct ml_rec_info info;
+	if (ml_rec_header_parse(rec, len, &info) != 0) {
+		snprintf(why, whylen, "bad record header (%zu bytes)", len);
+		return -1;
+	}
+	if (info.size != size) {
+		snprintf(why, whylen, "record holds %" PRIu64 " bytes, the handle table says %" PRIu64, info.size, size);
+		return -1;
+	}
+	if (info.codec == ML_CODEC_ZSTD) {
+		size_t n = ZSTD_decompressDCtx(dctx, dst, size, info.payload, info.payload_len);
+		if (ZSTD_isError(n)) {
+			snprintf(why, whylen, "zstd: %s", ZSTD_getErrorName(n));
+			return -1;
+		}
+		if (n != size) {
+			snprintf(why, whylen, "zstd frame holds %zu bytes, not %" PRIu64, n, size);
+			return -1;
+		}
+	} else if (size) {
+		memcpy(dst, info.payload, size);
+	}
+	if (ml_hash64(dst, size) != info.hash) {
+		snprintf(why, whylen, "checksum mismatch");
+		return -1;
+	}
+	return 0;
+}
+
+void ml_table_entry_encode(uint8_t out[ML_TABLE_ENTRY], const struct ml_table_entry *e)
+{
+	memset(out, 0, ML_TABLE_ENTRY);
+	ml_put64(out, e->seq);
+	ml_put64(out + 8, e->size);
+	ml_put32(out + 16, e->tag);
+	out[20] = e->flags;
+	out[21] = e->align_log2;
+}
+
+int ml_table_entry_parse(const void *v, size_t len, struct ml_table_entry *e)
+{
+	const uint8_t *p = v;
+	if (len != ML_TABLE_ENTRY)
+		return -1;
+	e->seq = ml_get64(p);
+	e->size = ml_get64(p + 8);
+	e->tag = ml_get32(p + 16);
+	e->flags = p[20];
+	e->align_log2 = p[21];
+	return 0;
+}
