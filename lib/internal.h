@@ -151,6 +151,7 @@ struct ml_store {
 	char *dir;
 	int lock_fd;
 	MDB_env *env;
+	unsigned env_flags;
 	MDB_dbi meta, objects, handles, roots;
 	size_t map_size, map_max;
 	bool sync_at_checkpoint;
@@ -315,6 +316,8 @@ ML_HIDDEN int ml_rec_encode(const memlane_arena *a, const struct ml_stub *s, con
 ML_HIDDEN int ml_rec_decode_tls(const void *rec, size_t len, void *dst, uint64_t size, char *why, size_t whylen);
 ML_HIDDEN int ml_store_open(struct ml_store *st, const char *dir, const memlane_config *cfg);
 ML_HIDDEN void ml_store_close(struct ml_store *st);
+ML_HIDDEN int ml_store_recreate(struct ml_store *st);
+ML_HIDDEN void ml_store_remove(struct ml_store *st);
 ML_HIDDEN int ml_store_write(struct ml_store *st, const char *what, ml_txn_fn fn, void *ctx);
 ML_HIDDEN int ml_store_read_begin(struct ml_store *st, MDB_txn **t, const char *what);
 ML_HIDDEN uint64_t ml_store_bytes(struct ml_store *st);

@@ -780,10 +780,15 @@ int ml_pager_open(memlane_arena *a, const char *dir)
 		            dir);
 		goto fail;
 	}
-	if (kind == 2)
+	if (kind == 2) {
 		rc = restore(a);
-	else
+	} else {
+		/* Nothing to keep: start from empty files, not an emptied
+		 * big one (LMDB files never shrink). */
+		if (kind == 1 && (rc = ml_store_recreate(st)) != 0)
+			goto fail;
 		rc = store_reset(a);
+	}
 	if (rc)
 		goto fail;
 	return 0;
@@ -794,15 +799,21 @@ fail:
 	return rc;
 }
 
-/* Close the store: a persistent one checkpoints first; a scratch one is
- * emptied. Returns the first error; the store is closed regardless. */
+/* Close the store: a persistent one checkpoints first; a scratch one's
+ * files are deleted. Returns the checkpoint's error; the store is
+ * closed regardless. */
 int ml_pager_close(memlane_arena *a)
 {
 	struct ml_store *st = a->store;
 	if (!st)
 		return 0;
-	int rc = a->cfg.persist ? ml_pager_checkpoint(a) : store_reset(a);
-	ml_store_close(st);
+	int rc = 0;
+	if (a->cfg.persist) {
+		rc = ml_pager_checkpoint(a);
+		ml_store_close(st);
+	} else {
+		ml_store_remove(st); /* scratch: the records go with the files */
+	}
 	free(st);
 	a->store = NULL;
 	return rc;

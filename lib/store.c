@@ -223,6 +223,41 @@ static int open_dbis(struct ml_store *st)
 	return rc ? ml_store_err(rc, "memlane_open", st->dir) : 0;
 }
 
+/* Open the LMDB environment in st->dir with st->env_flags. */
+static int env_open(struct ml_store *st)
+{
+	st->map_size = ML_MAP_INITIAL < st->map_max ? ML_MAP_INITIAL : st->map_max;
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/data.mdb", st->dir);
+	struct stat sb;
+	if (stat(path, &sb) == 0 && (size_t)sb.st_size > st->map_size)
+		st->map_size = (size_t)sb.st_size; /* never smaller than what is there */
+	int rc = mdb_env_create(&st->env);
+	if (rc) {
+		st->env = NULL;
+		return ml_store_err(rc, "memlane_open", st->dir);
+	}
+	mdb_env_set_maxdbs(st->env, 8);
+	mdb_env_set_mapsize(st->env, st->map_size);
+	if ((rc = mdb_env_open(st->env, st->dir, st->env_flags, 0600)) != 0)
+		return ml_store_err(rc, "memlane_open", st->dir);
+	return open_dbis(st);
+}
+
+/* Close the environment and delete its files (the flock stays held):
+ * LMDB files never shrink, so a scratch store starts over this way. */
+static void env_remove(struct ml_store *st)
+{
+	char path[4096];
+	if (st->env)
+		mdb_env_close(st->env);
+	st->env = NULL;
+	snprintf(path, sizeof(path), "%s/data.mdb", st->dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/lock.mdb", st->dir);
+	unlink(path);
+}
+
 int ml_store_open(struct ml_store *st, const char *dir, const memlane_config *cfg)
 {
 	memset(st, 0, sizeof(*st));
@@ -234,34 +269,32 @@ int ml_store_open(struct ml_store *st, const char *dir, const memlane_config *cf
 	if (rc || (rc = take_dir_lock(st)) != 0)
 		goto fail;
 	st->map_max = cfg->store_max_size;
-	st->map_size = ML_MAP_INITIAL < st->map_max ? ML_MAP_INITIAL : st->map_max;
-	char path[4096];
-	snprintf(path, sizeof(path), "%s/data.mdb", dir);
-	struct stat sb;
-	if (stat(path, &sb) == 0 && (size_t)sb.st_size > st->map_size)
-		st->map_size = (size_t)sb.st_size; /* never smaller than what is there */
-	unsigned flags = MDB_NOTLS;
+	st->env_flags = MDB_NOTLS;
 	if (!cfg->persist || cfg->store_sync == MEMLANE_SYNC_NONE)
-		flags |= MDB_NOSYNC | MDB_NOMETASYNC;
+		st->env_flags |= MDB_NOSYNC | MDB_NOMETASYNC;
 	else if (cfg->store_sync == MEMLANE_SYNC_CHECKPOINT)
-		flags |= MDB_NOSYNC;
+		st->env_flags |= MDB_NOSYNC;
 	st->sync_at_checkpoint = cfg->persist && cfg->store_sync == MEMLANE_SYNC_CHECKPOINT;
-	if ((rc = mdb_env_create(&st->env)) != 0) {
-		rc = ml_store_err(rc, "memlane_open", dir);
-		goto fail;
-	}
-	mdb_env_set_maxdbs(st->env, 8);
-	mdb_env_set_mapsize(st->env, st->map_size);
-	if ((rc = mdb_env_open(st->env, dir, flags, 0600)) != 0) {
-		rc = ml_store_err(rc, "memlane_open", dir);
-		goto fail;
-	}
-	if ((rc = open_dbis(st)) != 0)
+	if ((rc = env_open(st)) != 0)
 		goto fail;
 	return 0;
 fail:
 	ml_store_close(st);
 	return rc;
+}
+
+/* A scratch store: throw the files away and open an empty environment. */
+int ml_store_recreate(struct ml_store *st)
+{
+	env_remove(st);
+	return env_open(st);
+}
+
+/* Close a scratch store for good: its files go. */
+void ml_store_remove(struct ml_store *st)
+{
+	env_remove(st);
+	ml_store_close(st);
 }
 
 void ml_store_close(struct ml_store *st)

@@ -14,6 +14,7 @@ packages=(
 	libzstd-dev      # spilled record compression
 	libcmocka-dev    # the unit tests
 	clang            # the second compiler in tests/run-all.sh
+	jq               # tests/test_dump.sh parses memlane-dump --json with it
 )
 
 missing=()
