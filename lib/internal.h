@@ -222,6 +222,7 @@ ML_HIDDEN uint32_t ml_arena_id_next(void);
 ML_HIDDEN int ml_handle_error(memlane_arena *a, memlane_handle h, const char *what);
 ML_HIDDEN void ml_list_push(memlane_arena *a, struct ml_list *l, uint32_t idx);
 ML_HIDDEN void ml_list_remove(memlane_arena *a, struct ml_list *l, uint32_t idx);
+ML_HIDDEN void ml_list_move_after(memlane_arena *a, struct ml_list *l, uint32_t idx, uint32_t after);
 
 static inline memlane_handle ml_handle_make(const memlane_arena *a, uint32_t idx)
 {
@@ -276,6 +277,7 @@ ML_HIDDEN void ml_fast_reset_free_lists(memlane_arena *a);
 ML_HIDDEN int ml_slow_init(memlane_arena *a);
 ML_HIDDEN void ml_slow_fini(memlane_arena *a);
 ML_HIDDEN size_t ml_slow_max_object(const memlane_arena *a);
+ML_HIDDEN bool ml_slow_fits_empty(const memlane_arena *a, size_t size, size_t align);
 ML_HIDDEN int ml_slow_alloc(memlane_arena *a, size_t size, size_t align, bool use_margin, struct ml_place *p);
 ML_HIDDEN void ml_slow_free(memlane_arena *a, const struct ml_stub *s);
 ML_HIDDEN size_t ml_slow_hole_bytes(const memlane_arena *a);

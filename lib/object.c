@@ -121,10 +121,11 @@ int ml_place_object(memlane_arena *a, size_t size, size_t align, unsigned flags,
 		}
 		return rc == MEMLANE_ENOMEM ? no_room(a, size, align) : rc;
 	}
-	if (size > ml_slow_max_object(a))
-		return ml_err(MEMLANE_ETOOBIG, "%zu bytes can never fit: the SlowLane holds at most %zu (slow_lane_size %zu "
-		                               "less the safety margin %zu)",
-		              size, ml_slow_max_object(a), a->slow.size, a->slow.margin);
+	if (!ml_slow_fits_empty(a, size, align))
+		return ml_err(MEMLANE_ETOOBIG,
+		              "%zu bytes (align %zu) can never fit: the SlowLane holds at most about %zu (slow_lane_size %zu "
+		              "less the safety margin %zu)",
+		              size, align, ml_slow_max_object(a), a->slow.size, a->slow.margin);
 	int rc = place_slow(a, size, align, p);
 	if (rc == 0)
 		return 0;
@@ -287,9 +288,15 @@ int memlane_realloc(memlane_arena *a, memlane_handle h, size_t n)
 			goto out;
 		uint8_t *dst = (p.state == MEMLANE_STATE_FAST ? a->fast.base : a->slow.base) + p.off;
 		memcpy(dst, ml_stub_ptr(a, s), old < n ? old : n);
+		struct ml_list *old_list = ml_stub_list(a, s);
+		uint32_t before = s->prev;
 		ml_release_place(a, s); /* takes the old size off its lane */
 		s->size = n;
 		ml_stub_set_place(a, s, &p); /* adds the new size to the new lane */
+		/* Still in the FastLane: keep its place in birth order, which
+		 * the age promotion walk relies on. */
+		if (ml_stub_list(a, s) == old_list && old_list != &a->slowlist)
+			ml_list_move_after(a, old_list, ml_stub_index(a, s), before);
 	}
 	s->size = n;
 	if ((s->flags & MEMLANE_ZERO) && n > old)

@@ -64,6 +64,23 @@ size_t ml_slow_max_object(const memlane_arena *a)
 	return a->slow.size - a->slow.margin;
 }
 
+static size_t blob_len(size_t size);
+
+/* Whether a user allocation of @size at @align fits an empty lane: the
+ * exact test blob placement makes (padded length, aligned start, the
+ * margin kept free below), so nothing the lane can never hold is ever
+ * answered with a "try later" ENOMEM. */
+bool ml_slow_fits_empty(const memlane_arena *a, size_t size, size_t align)
+{
+	const struct ml_slow *sl = &a->slow;
+	if (size <= ML_BLOCK_MAX_SIZE)
+		return ML_SLAB_SIZE + sl->margin <= sl->size;
+	size_t len = blob_len(size);
+	if (len > sl->size)
+		return false;
+	return ml_align_down(sl->size - len, align) >= sl->margin;
+}
+
 /* ---- slab lists ---------------------------------------------------- */
 
 static void slab_link(struct ml_slow *sl, uint32_t *head, uint32_t si)

@@ -312,6 +312,29 @@ static void test_promote_no_room(void **state)
 	tu_close(a);
 }
 
+/* A realloc that moves an object inside the FastLane keeps its age: it
+ * is promoted on time even when younger objects were born after it
+ * (the age walk stops at the first young object in birth order). */
+static void test_realloc_keeps_age_order(void **state)
+{
+	(void)state;
+	memlane_arena *a = tu_open("fast_lane_size=1M,slow_lane_size=16M,promotion_age=5");
+	tu_obj old, young;
+	tu_must_alloc(a, &old, 100, 0, 0, 1, SALT);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(memlane_tick(a), 0);
+	tu_must_alloc(a, &young, 100, 0, 0, 2, SALT);
+	assert_int_equal(memlane_realloc(a, old.h, 900), 0); /* another class: it moves */
+	old.size = 900;
+	tu_fill(a, &old, SALT);
+	assert_int_equal(memlane_tick(a), 0); /* old is 5 ticks old now */
+	assert_int_equal(memlane_handle_state(a, old.h), MEMLANE_STATE_SLOW);
+	assert_int_equal(memlane_handle_state(a, young.h), MEMLANE_STATE_FAST);
+	tu_verify(a, &old);
+	tu_verify(a, &young);
+	tu_close(a);
+}
+
 int main(void)
 {
 	tu_init();
@@ -324,6 +347,7 @@ int main(void)
 		cmocka_unit_test(test_cold_promoted_first),
 		cmocka_unit_test(test_write_after_promotion),
 		cmocka_unit_test(test_promote_no_room),
+		cmocka_unit_test(test_realloc_keeps_age_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
