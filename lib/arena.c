@@ -57,8 +57,11 @@ static void *policy_thread(void *arg)
 		ts.tv_sec += (time_t)(ns / 1000000000u);
 		ts.tv_nsec = (long)(ns % 1000000000u);
 		int rc = 0;
-		while (!a->stopping && rc != ETIMEDOUT)
+		/* Woken early by a foreground call past the usage threshold
+		 * (a->policy_wanted), or when the period is over. */
+		while (!a->stopping && !a->policy_wanted && rc != ETIMEDOUT)
 			rc = pthread_cond_timedwait(&a->wake, &a->lock, &ts);
+		a->policy_wanted = false;
 		if (!a->stopping)
 			ml_maintain_locked(a);
 	}
@@ -106,6 +109,7 @@ static void arena_free(memlane_arena *a)
 	ml_slow_fini(a);
 	ml_slots_fini(a);
 	ml_roots_fini(a);
+	ml_arena_id_release(a->id);
 	pthread_mutex_destroy(&a->lock);
 	free(a);
 }
@@ -141,6 +145,11 @@ int memlane_open(memlane_arena **out, const char *spill_dir, const memlane_confi
 	pthread_mutex_init(&a->lock, NULL);
 	a->cfg = eff;
 	a->id = ml_arena_id_next();
+	if (a->id == 0) {
+		rc = ml_err(MEMLANE_ENOMEM, "memlane_open: %u arenas are open in this process already",
+		            (1u << ML_ARENA_BITS) - 1);
+		goto fail;
+	}
 	a->free_slot = ML_NIL;
 	a->young = a->cold = a->slowlist = (struct ml_list){ML_NIL, ML_NIL, 0};
 	if ((rc = ml_fast_init(a)) != 0 || (rc = ml_slow_init(a)) != 0)

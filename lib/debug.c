@@ -113,8 +113,11 @@ int memlane_debug_dump(memlane_arena *a, FILE *f)
 		const struct ml_stub *s = &a->stubs[i];
 		if (s->state == MEMLANE_STATE_INVALID)
 			continue;
-		fprintf(f, "0x%016" PRIx64 " %-7s %12" PRIu64 " %12" PRIu64 " %10" PRIu32 " %8" PRIu64 " %5u\n",
-		        ml_handle_make(a, i), state_name(s->state), s->off, s->size, s->tag, a->tick - s->birth,
+		char off[24] = "-"; /* a spilled object has no lane offset */
+		if (s->state != MEMLANE_STATE_SPILLED)
+			snprintf(off, sizeof(off), "%" PRIu64, s->off);
+		fprintf(f, "0x%016" PRIx64 " %-7s %12s %12" PRIu64 " %10" PRIu32 " %8" PRIu64 " %5u\n",
+		        ml_handle_make(a, i), state_name(s->state), off, s->size, s->tag, a->tick - s->birth,
 		        (unsigned)s->pins);
 	}
 	ml_unlock(a);

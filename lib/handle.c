@@ -15,7 +15,24 @@
 #include "internal.h"
 
 /* Arena ids tell arenas of one process apart (and, seeded from the pid
- * and clock, usually of different processes). 0 is never used. */
+ * and clock, usually of different processes). 0 is never used. Ids of
+ * open arenas are claimed in a bitmap, so two open arenas never share
+ * one: a handle of one is then always foreign to the other. */
+static _Atomic uint64_t ids_in_use[(1u << ML_ARENA_BITS) / 64];
+
+bool ml_arena_id_claim(uint32_t id)
+{
+	uint64_t bit = (uint64_t)1 << (id % 64);
+	return id != 0 && !(atomic_fetch_or(&ids_in_use[id / 64], bit) & bit);
+}
+
+void ml_arena_id_release(uint32_t id)
+{
+	if (id != 0)
+		atomic_fetch_and(&ids_in_use[id / 64], ~((uint64_t)1 << (id % 64)));
+}
+
+/* A free id, claimed; 0 when all 4095 are taken. */
 uint32_t ml_arena_id_next(void)
 {
 	static atomic_uint next;
@@ -24,11 +41,12 @@ uint32_t ml_arena_id_next(void)
 		unsigned seed = (unsigned)getpid() * 2654435761u ^ (unsigned)time(NULL);
 		atomic_compare_exchange_strong(&next, &cur, seed | 1u);
 	}
-	for (;;) {
+	for (unsigned tries = 0; tries < (1u << ML_ARENA_BITS); tries++) {
 		unsigned id = atomic_fetch_add(&next, 1u) & ((1u << ML_ARENA_BITS) - 1);
-		if (id != 0)
+		if (ml_arena_id_claim(id))
 			return id;
 	}
+	return 0;
 }
 
 static int ml_slots_grow(memlane_arena *a)

@@ -197,6 +197,7 @@ struct memlane_arena {
 	pthread_cond_t wake;
 	bool thread_running;
 	bool stopping;
+	bool policy_wanted; /* a foreground call asks the thread to run now */
 };
 
 /* ---- error.c ---- */
@@ -219,6 +220,8 @@ ML_HIDDEN int ml_slot_alloc(memlane_arena *a, uint32_t *idx);
 ML_HIDDEN void ml_slot_free(memlane_arena *a, uint32_t idx);
 ML_HIDDEN void ml_slots_fini(memlane_arena *a);
 ML_HIDDEN uint32_t ml_arena_id_next(void);
+ML_HIDDEN bool ml_arena_id_claim(uint32_t id);
+ML_HIDDEN void ml_arena_id_release(uint32_t id);
 ML_HIDDEN int ml_handle_error(memlane_arena *a, memlane_handle h, const char *what);
 ML_HIDDEN void ml_list_push(memlane_arena *a, struct ml_list *l, uint32_t idx);
 ML_HIDDEN void ml_list_remove(memlane_arena *a, struct ml_list *l, uint32_t idx);

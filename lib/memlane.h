@@ -17,10 +17,11 @@
  *	so a stale, forged, double-freed or foreign handle is refused with
  *	#MEMLANE_EHANDLE and never followed.
  *
- *	The pager (eviction of cold SlowLane objects, zstd-compressed, to an
- *	LMDB store in a spill directory) and persistence are part of the
- *	contract but not built yet: the calls that need them return
- *	#MEMLANE_ENOSPILL (see memlane(3)).
+ *	The pager evicts cold SlowLane objects, zstd-compressed, to an LMDB
+ *	store in a spill directory; touching a spilled handle faults it back
+ *	in. With `persist=1` the store survives close and crashes: reopening
+ *	the directory gives back every handle as of the last checkpoint
+ *	(memlane-store(5) describes the files).
  *
  *	Every function may be called from several threads on one arena.
  *	Every call that can fail returns 0 on success or a negative
@@ -58,7 +59,8 @@ MEMLANE_API const char *memlane_version(void);
 /** @defgroup types Types
  *	@{ */
 
-/** An arena: two lanes, a handle table and (later) a pager. Opaque. */
+/** An arena: two lanes, a handle table and, with a spill directory, a
+ *	pager. Opaque. */
 typedef struct memlane_arena memlane_arena;
 
 /** A handle to one object: slot index, generation and arena bits.
@@ -105,7 +107,7 @@ typedef enum memlane_state {
 #define MEMLANE_EBUSY (-10)
 /** directory holds a persistent arena and the options would discard it */
 #define MEMLANE_EEXIST (-11)
-/** the operation needs a spill directory (or the pager, not built yet) */
+/** the operation needs a spill directory (the arena was opened without one) */
 #define MEMLANE_ENOSPILL (-12)
 /** object larger than any lane can ever hold */
 #define MEMLANE_ETOOBIG (-13)
@@ -211,17 +213,27 @@ MEMLANE_API const char *memlane_config_key(size_t i);
  *	environment variable MEMLANE_OPTIONS (same syntax as
  *	memlane_config_parse()) applied on top.
  *	@param[out] out the new arena
- *	@param[in] spill_dir NULL for a memory-only arena; a directory for
- *	the pager (not built yet: #MEMLANE_ENOSPILL)
+ *	@param[in] spill_dir NULL for a memory-only arena; else the spill
+ *	directory (created, mode 0700, when missing). With `persist=1` an
+ *	existing persistent store comes back as of its last checkpoint
+ *	(every handle spilled, faulted in on first touch); with `persist=0`
+ *	the store starts empty.
  *	@param[in] cfg the configuration, or NULL
  *	@return 0, #MEMLANE_EINVAL (bad option or MEMLANE_OPTIONS),
  *	#MEMLANE_ENOMEM (the lanes could not be mapped),
- *	#MEMLANE_ENOSPILL (spill directory given). */
+ *	#MEMLANE_EBUSY (another arena, in this or another process, owns the
+ *	directory), #MEMLANE_EEXIST (the directory holds a persistent store
+ *	and `persist=0` would discard it; nothing is changed),
+ *	#MEMLANE_ESTORE, #MEMLANE_ECORRUPT, #MEMLANE_ENOSPC (store trouble,
+ *	named in memlane_errmsg()). */
 MEMLANE_API int memlane_open(memlane_arena **out, const char *spill_dir, const memlane_config *cfg);
 
-/** Close an arena: stop its background thread, unmap its lanes, free
- *	every object. Every handle of the arena becomes invalid.
- *	@return 0, or #MEMLANE_EINVAL when @p a is NULL. */
+/** Close an arena: stop its background thread, checkpoint (with
+ *	`persist=1`; a scratch store's files are deleted instead), unmap its
+ *	lanes, free every object. Every handle of the arena becomes invalid.
+ *	The arena is closed even when the checkpoint fails.
+ *	@return 0, the checkpoint's error, or #MEMLANE_EINVAL when @p a is
+ *	NULL. */
 MEMLANE_API int memlane_close(memlane_arena *a);
 /** @} */
 
@@ -275,18 +287,28 @@ MEMLANE_API int memlane_free(memlane_arena *a, memlane_handle h);
 /** Resize an object, keeping its handle, tag, flags and alignment, and
  *	its contents up to the smaller size. The grown tail is zeroed when
  *	the object was allocated with MEMLANE_ZERO.
+ *	A spilled object is faulted in first.
  *	@return 0, #MEMLANE_EHANDLE, #MEMLANE_EPINNED, #MEMLANE_ENOMEM,
- *	#MEMLANE_ETOOBIG; on failure the object is unchanged. */
+ *	#MEMLANE_ETOOBIG, and the fault-in errors (#MEMLANE_ECORRUPT,
+ *	#MEMLANE_ENOSPC, #MEMLANE_ESTORE); on failure the object is
+ *	unchanged. */
 MEMLANE_API int memlane_realloc(memlane_arena *a, memlane_handle h, size_t new_size);
 
-/** A pointer to an object's bytes, for reading and writing.
+/** A pointer to an object's bytes, for reading and writing. A spilled
+ *	object is faulted in (which may evict others); the object counts as
+ *	written (dirty: its next eviction writes a record).
  *	The pointer stays valid until the next call on this arena, from any
  *	thread, that may move data (alloc, realloc, free, compact, promote,
  *	tick, maintain, ...); use memlane_pin() to keep it longer.
- *	@return the pointer, or NULL on error (memlane_errmsg() says why). */
+ *	With a background thread (`policy_check_interval` > 0), that thread
+ *	too moves and evicts data: pin.
+ *	@return the pointer, or NULL on error (memlane_errmsg() says why:
+ *	a bad handle, or a fault-in error such as a damaged record). */
 MEMLANE_API void *memlane_get(memlane_arena *a, memlane_handle h);
 
-/** As memlane_get(), promising not to write through the pointer. */
+/** As memlane_get(), promising not to write through the pointer: an
+ *	object faulted in this way stays clean, and evicting it again
+ *	writes nothing. */
 MEMLANE_API const void *memlane_get_ro(memlane_arena *a, memlane_handle h);
 
 /** As memlane_get(), but never touches the disk.
@@ -298,19 +320,26 @@ MEMLANE_API int memlane_try_get(memlane_arena *a, memlane_handle h, void **ptr);
 /** Pin an object: it neither moves nor spills until unpinned as many
  *	times as pinned. The pointer stays valid while pinned.
  *	@param[out] ptr the pointer (may be NULL)
- *	@return 0, #MEMLANE_EHANDLE, #MEMLANE_EINVAL (pin count overflow) */
+ *	A spilled object is faulted in first, and counts as written.
+ *	@return 0, #MEMLANE_EHANDLE, #MEMLANE_EINVAL (pin count overflow),
+ *	and the fault-in errors (#MEMLANE_ECORRUPT, #MEMLANE_ENOMEM,
+ *	#MEMLANE_ENOSPC, #MEMLANE_ESTORE) */
 MEMLANE_API int memlane_pin(memlane_arena *a, memlane_handle h, void **ptr);
 
 /** Undo one memlane_pin().
  *	@return 0, #MEMLANE_EHANDLE, #MEMLANE_EINVAL (not pinned) */
 MEMLANE_API int memlane_unpin(memlane_arena *a, memlane_handle h);
 
-/** Copy @p len bytes at offset @p off of an object to @p dst.
+/** Copy @p len bytes at offset @p off of an object to @p dst. A
+ *	spilled object is faulted in and stays clean.
  *	@return 0, #MEMLANE_EHANDLE, #MEMLANE_ERANGE (off + len past the
- *	object, overflow-safe), #MEMLANE_EINVAL (dst NULL with len > 0) */
+ *	object, overflow-safe), #MEMLANE_EINVAL (dst NULL with len > 0),
+ *	and the fault-in errors (#MEMLANE_ECORRUPT, #MEMLANE_ENOMEM,
+ *	#MEMLANE_ENOSPC, #MEMLANE_ESTORE) */
 MEMLANE_API int memlane_read(memlane_arena *a, memlane_handle h, size_t off, void *dst, size_t len);
 
-/** Copy @p len bytes from @p src into an object at offset @p off.
+/** Copy @p len bytes from @p src into an object at offset @p off
+ *	(faulting it in; it becomes dirty).
  *	@return as memlane_read() */
 MEMLANE_API int memlane_write(memlane_arena *a, memlane_handle h, size_t off, const void *src, size_t len);
 
@@ -340,16 +369,23 @@ MEMLANE_API uint32_t memlane_tag(memlane_arena *a, memlane_handle h);
 
 /** Move a FastLane object to the SlowLane, keeping handle, bytes, tag
  *	and alignment. A SlowLane (or spilled) object is left as it is.
- *	@return 0, #MEMLANE_EHANDLE, #MEMLANE_EPINNED, #MEMLANE_ENOMEM */
+ *	Making room may evict other objects to the store.
+ *	@return 0, #MEMLANE_EHANDLE, #MEMLANE_EPINNED, #MEMLANE_ENOMEM,
+ *	#MEMLANE_ENOSPC, #MEMLANE_ESTORE */
 MEMLANE_API int memlane_promote(memlane_arena *a, memlane_handle h);
 
-/** Spill an object to the store now.
- *	@return #MEMLANE_EHANDLE, or #MEMLANE_ENOSPILL (the pager is not
- *	built yet) */
+/** Spill an object to the store now. A spilled object: 0, nothing
+ *	done; a clean one (faulted in and only read) writes nothing.
+ *	@return 0, #MEMLANE_EHANDLE, #MEMLANE_EPINNED, #MEMLANE_EINVAL
+ *	(allocated with MEMLANE_NOSPILL), #MEMLANE_ENOSPILL (no spill
+ *	directory), #MEMLANE_ENOSPC, #MEMLANE_ESTORE; on error the object
+ *	stays in RAM. */
 MEMLANE_API int memlane_evict(memlane_arena *a, memlane_handle h);
 
 /** Bring an object into RAM now. Resident objects: 0, nothing done.
- *	@return 0, #MEMLANE_EHANDLE */
+ *	@return 0, #MEMLANE_EHANDLE, #MEMLANE_ENOMEM, #MEMLANE_ECORRUPT
+ *	(its record is damaged; the handle is named in memlane_errmsg()),
+ *	#MEMLANE_ESTORE */
 MEMLANE_API int memlane_prefetch(memlane_arena *a, memlane_handle h);
 
 /** Compact both lanes: slide unpinned objects together, give freed
@@ -368,11 +404,17 @@ MEMLANE_API int memlane_tick(memlane_arena *a);
  *	give idle pages back to the OS. */
 MEMLANE_API int memlane_maintain(memlane_arena *a);
 
-/** Spill every unpinned object. @return #MEMLANE_ENOSPILL for now. */
+/** Spill every object that may go (not pinned, not MEMLANE_NOSPILL),
+ *	from both lanes. @return 0, #MEMLANE_ENOSPILL, #MEMLANE_ENOSPC,
+ *	#MEMLANE_ESTORE */
 MEMLANE_API int memlane_flush(memlane_arena *a);
 
-/** Durable, atomic point to reopen from. @return #MEMLANE_ENOSPILL
- *	for now. */
+/** Durable, atomic point to reopen from (`persist=1`): every object
+ *	changed since the last checkpoint, the handle table and the roots in
+ *	one LMDB write transaction. After a crash, reopening gives exactly
+ *	this checkpoint's state (or the next one's, if it committed).
+ *	@return 0, #MEMLANE_ENOSPILL (no spill directory), #MEMLANE_EINVAL
+ *	(`persist=0`), #MEMLANE_ENOSPC, #MEMLANE_ESTORE */
 MEMLANE_API int memlane_checkpoint(memlane_arena *a);
 
 /** Name an object. The name (1 to 255 bytes) replaces any earlier root
@@ -437,7 +479,7 @@ typedef struct memlane_stats {
 	uint64_t ticks;           /**< memlane_tick() calls */
 	uint64_t maintenance_runs; /**< policy cycles run (by tick, maintain or the background thread) */
 
-	/* pager (zero until the pager exists) */
+	/* pager (zero for a memory-only arena) */
 	uint64_t evictions;       /**< objects spilled */
 	uint64_t faults;          /**< objects faulted back in */
 	uint64_t clean_evictions; /**< evictions that wrote nothing (store copy still good) */

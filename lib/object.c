@@ -81,8 +81,10 @@ static int place_slow(memlane_arena *a, size_t size, size_t align, struct ml_pla
 		 * here or (when there is one) in the background thread. */
 		size_t reserved = a->slow.block_reserved + a->slow.blob_reserved;
 		if ((double)reserved > a->cfg.slow_lane_usage_threshold * (double)a->slow.size) {
-			if (a->thread_running)
+			if (a->thread_running && !a->policy_wanted) {
+				a->policy_wanted = true;
 				pthread_cond_signal(&a->wake);
+			}
 		}
 	}
 	return rc;

@@ -524,12 +524,10 @@ int ml_pager_checkpoint(memlane_arena *a)
 	if (!c.final_seq)
 		return ml_err(MEMLANE_ENOMEM, "memlane_checkpoint: out of memory");
 	int rc = ml_store_write(st, "memlane_checkpoint", ckpt_txn, &c);
-	if (rc == 0 && st->sync_at_checkpoint) {
-		int e = mdb_env_sync(st->env, 1);
-		if (e)
-			rc = ml_store_err(e, "memlane_checkpoint", st->dir);
-	}
 	if (rc == 0) {
+		/* Committed: the bookkeeping follows the store whatever the
+		 * sync below says, or later writes could reuse the sequence
+		 * numbers this checkpoint names. */
 		for (uint32_t i = 0; i < a->nslots; i++) {
 			struct ml_stub *s = &a->stubs[i];
 			if (s->state == MEMLANE_STATE_INVALID)
@@ -542,6 +540,11 @@ int ml_pager_checkpoint(memlane_arena *a)
 		st->checkpoint_time = c.now;
 		drop_dead(st, true);
 		a->ctr.checkpoints++;
+		if (st->sync_at_checkpoint) {
+			int e = mdb_env_sync(st->env, 1);
+			if (e)
+				rc = ml_store_err(e, "memlane_checkpoint (flushing to disk)", st->dir);
+		}
 	}
 	free(c.final_seq);
 	return rc;
@@ -614,8 +617,19 @@ static int restore_table(memlane_arena *a, MDB_txn *t)
 	struct ml_store *st = a->store;
 	MDB_val v;
 	int rc = get_meta(t, st, ML_META_ARENA_ID, &v);
-	if (rc == 0 && v.mv_size == 8)
-		a->id = (uint32_t)ml_get64(v.mv_data) & ((1u << ML_ARENA_BITS) - 1);
+	if (rc == 0 && v.mv_size == 8) {
+		/* The handles saved carry the saved id: take it over. */
+		uint32_t id = (uint32_t)ml_get64(v.mv_data) & ((1u << ML_ARENA_BITS) - 1);
+		if (id != a->id) {
+			if (!ml_arena_id_claim(id))
+				return ml_err(MEMLANE_EBUSY,
+				              "memlane_open: '%s' was saved by arena id %u, and an arena open in this "
+				              "process has that id; close it first (their handles would be alike)",
+				              st->dir, id);
+			ml_arena_id_release(a->id);
+			a->id = id;
+		}
+	}
 	rc = get_meta(t, st, ML_META_SLOTS, &v);
 	if (rc == MDB_NOTFOUND)
 		return 0; /* created, never checkpointed */

@@ -332,8 +332,27 @@ static int grow_map(struct ml_store *st, const char *what)
 /* Run @fn in one write transaction and commit it; on a full map grow it
  * and run @fn again from the start. @fn returns 0, a memlane code, or an
  * LMDB/errno code (positive or below MEMLANE_ELAST). */
+/* A write transaction that changes nothing (the format record again).
+ * LMDB reuses the pages a transaction frees only once a later one has
+ * committed: after frees at the size limit, this lets them be used. */
+static int nudge_txn(MDB_txn *t, void *ctx)
+{
+	struct ml_store *st = ctx;
+	MDB_val key = {strlen(ML_META_FORMAT), (void *)(uintptr_t)ML_META_FORMAT}, v;
+	int rc = mdb_get(t, st->meta, &key, &v);
+	if (rc)
+		return rc;
+	uint8_t b[8];
+	if (v.mv_size != sizeof(b))
+		return MDB_CORRUPTED;
+	memcpy(b, v.mv_data, sizeof(b));
+	MDB_val nv = {sizeof(b), b};
+	return mdb_put(t, st->meta, &key, &nv, 0);
+}
+
 int ml_store_write(struct ml_store *st, const char *what, ml_txn_fn fn, void *ctx)
 {
+	bool nudged = false;
 	for (;;) {
 		MDB_txn *t;
 		int rc = mdb_txn_begin(st->env, NULL, 0, &t);
@@ -348,6 +367,11 @@ int ml_store_write(struct ml_store *st, const char *what, ml_txn_fn fn, void *ct
 			return 0;
 		if (rc == MDB_MAP_FULL) {
 			int g = grow_map(st, what);
+			if (g && !nudged && fn != nudge_txn) {
+				nudged = true;
+				if (ml_store_write(st, what, nudge_txn, st) == 0)
+					continue; /* freed pages may now fit it */
+			}
 			if (g)
 				return g;
 			continue;
