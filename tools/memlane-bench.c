@@ -9,19 +9,27 @@
  * replayed through memlane and through malloc, each replay in its own
  * forked child so that the peak RSS is the allocator's. They run first,
  * while the heap the children inherit is fresh, and are printed after
- * the table. Run on demand, never by make check. */
+ * the table. With --spill, only the pager is measured instead: spilling
+ * and faulting in 4 KiB and 64 KiB objects against a bare zstd + LMDB
+ * pipeline (see "spill benchmark" below). Run on demand, never by make
+ * check. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <dirent.h>
 #include <errno.h>
+#include <getopt.h>
 #include <glob.h>
 #include <limits.h>
+#include <lmdb.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1002,6 +1010,655 @@ static void print_trace(const struct trace *t, int first)
 	       (unsigned long long)s->released_bytes, (unsigned long long)s->objects);
 }
 
+/* ---- spill benchmark ------------------------------------------------ */
+
+/* The pager's two paths against the pipeline they are built from, on
+ * the same bytes in the same run: memlane_flush (evict everything)
+ * against ZSTD_compressCCtx + mdb_put, SPILL_BATCH records a write
+ * transaction as the pager batches, into a fresh LMDB environment with
+ * MDB_NOSYNC as a persist=0 store has; and a fault-in (memlane_prefetch)
+ * against mdb_get + ZSTD_decompressDCtx in a read transaction. The
+ * stores go in a new directory, removed at exit. Run with --spill only:
+ * it writes to disk. */
+
+#define SPILL_BATCH 512   /* records a write transaction */
+#define SPILL_SAMPLES 5000 /* fault-ins timed for each object size */
+#define SPILL_RAW_MAP ((size_t)16 << 30) /* address space only; the file grows as written */
+
+static int spill_mode;           /* --spill */
+static const char *spill_parent; /* -d: where the scratch directory goes */
+static size_t spill_mib = 64;    /* -m: MiB of objects of each size */
+static char spill_root[PATH_MAX]; /* the scratch directory, removed at exit */
+
+/* What objects are made of: the text of the allocation traces, or
+ * generated words when there is none. */
+static struct {
+	unsigned char *buf;
+	size_t len, cap;
+	char what[PATH_MAX + 128];
+} SD;
+
+/* splitmix64: reproducible random words for the incompressible objects. */
+static uint64_t mix64(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15u;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9u;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebu;
+	return x ^ (x >> 31);
+}
+
+static void spill_data_append(const void *p, size_t n)
+{
+	if (SD.cap - SD.len < n) {
+		size_t cap = SD.cap ? SD.cap : (size_t)1 << 24;
+		while (cap - SD.len < n)
+			cap *= 2;
+		SD.buf = grow_map(SD.buf, SD.cap, cap);
+		SD.cap = cap;
+	}
+	memcpy(SD.buf + SD.len, p, n);
+	SD.len += n;
+}
+
+/* Text-like words in a random order, when no trace can be read. */
+static void spill_data_words(size_t n)
+{
+	static const char *const words[] = {"the", "of", "and", "to", "lane", "arena", "handle", "object",
+	                                    "spill", "fault", "pin", "slab", "blob", "tick", "root", "store"};
+	for (uint64_t k = 0; SD.len < n; k++) {
+		uint64_t r = mix64(k);
+		const char *w = words[r % 16];
+		spill_data_append(w, strlen(w));
+		spill_data_append((r >> 8) % 8 ? " " : "\n", 1);
+	}
+}
+
+/* The decompressed text of every trace (-t, or those beside the
+ * checkout), one after the other. */
+static void spill_data_load(struct trace *t, size_t nt)
+{
+	size_t used = 0;
+	int w = snprintf(SD.what, sizeof(SD.what), "decompressed allocation traces (");
+	for (size_t i = 0; i < nt; i++) {
+		struct text x;
+		if (read_trace_text(t[i].path, &x) != 0)
+			continue;
+		spill_data_append(x.buf, x.len);
+		munmap(x.buf, x.cap);
+		const char *base = strrchr(t[i].path, '/') ? strrchr(t[i].path, '/') + 1 : t[i].path;
+		if (w > 0 && (size_t)w < sizeof(SD.what))
+			w += snprintf(SD.what + w, sizeof(SD.what) - (size_t)w, "%s%s", used++ ? ", " : "", base);
+	}
+	if (SD.len < ((size_t)1 << 20)) {
+		SD.len = 0;
+		spill_data_words((size_t)16 << 20);
+		snprintf(SD.what, sizeof(SD.what), "generated text-like words (no trace found)");
+		return;
+	}
+	if (w > 0 && (size_t)w < sizeof(SD.what))
+		snprintf(SD.what + w, sizeof(SD.what) - (size_t)w, "; %.1f MB of text)", (double)SD.len / 1e6);
+}
+
+/* The @n objects of @size bytes, one after the other: three in four are
+ * consecutive slices of the data, every fourth random bytes that zstd
+ * cannot shrink (mixed, as the contents of a real heap are). */
+static unsigned char *spill_objects(size_t size, size_t n)
+{
+	unsigned char *objs = grow_map(NULL, 0, size * n);
+	size_t off = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char *o = objs + i * size;
+		if (i % 4 == 3) {
+			for (size_t k = 0; k < size; k += 8) {
+				uint64_t v = mix64((uint64_t)i << 32 ^ k);
+				memcpy(o + k, &v, size - k < 8 ? size - k : 8);
+			}
+			continue;
+		}
+		if (off + size > SD.len)
+			off = 0;
+		memcpy(o, SD.buf + off, size);
+		off += size;
+	}
+	return objs;
+}
+
+static void mdb_die(const char *call, int rc)
+{
+	fprintf(stderr, PROG ": %s: %d %s\n", call, rc, mdb_strerror(rc));
+	exit(2);
+}
+
+/* @dir/@name in @out (PATH_MAX bytes). -1 when it does not fit. */
+static int path_fits(char *out, const char *dir, const char *name)
+{
+	int n = snprintf(out, PATH_MAX, "%s/%s", dir, name);
+	return n < 0 || n >= PATH_MAX ? -1 : 0;
+}
+
+/* As path_fits, dying when the path does not fit. */
+static void path_join(char *out, const char *dir, const char *name)
+{
+	if (path_fits(out, dir, name) != 0) {
+		fprintf(stderr, PROG ": %s/%s: path too long\n", dir, name);
+		exit(2);
+	}
+}
+
+/* Remove the scratch directory: its subdirectories hold nothing but the
+ * files of one store each. Runs at exit, on errors too (so it must not
+ * call exit itself). */
+static void spill_cleanup(void)
+{
+	if (!spill_root[0])
+		return;
+	DIR *d = opendir(spill_root);
+	struct dirent *e;
+	char path[PATH_MAX], file[PATH_MAX];
+	while (d && (e = readdir(d)) != NULL) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (path_fits(path, spill_root, e->d_name) != 0)
+			continue;
+		DIR *sub = opendir(path);
+		struct dirent *f;
+		while (sub && (f = readdir(sub)) != NULL)
+			if (strcmp(f->d_name, ".") && strcmp(f->d_name, "..") && path_fits(file, path, f->d_name) == 0)
+				unlink(file);
+		if (sub)
+			closedir(sub);
+		if (rmdir(path) != 0)
+			unlink(path);
+	}
+	if (d)
+		closedir(d);
+	rmdir(spill_root);
+	spill_root[0] = 0;
+}
+
+/* A new, empty directory for one store, @name in the scratch directory. */
+static void spill_dir(char *out, const char *name)
+{
+	path_join(out, spill_root, name);
+	if (mkdir(out, 0700) != 0) {
+		fprintf(stderr, PROG ": mkdir %s: %s\n", out, strerror(errno));
+		exit(2);
+	}
+}
+
+/* Remove the files of the store in @dir and @dir. */
+static void spill_dir_remove(const char *dir)
+{
+	static const char *const files[] = {"data.mdb", "lock.mdb", "memlane.lock"};
+	char path[PATH_MAX];
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		path_join(path, dir, files[i]);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
+/* The filesystem the stores are written to, by name when known. */
+static const char *fs_name(const char *dir, char *buf, size_t n)
+{
+	static const struct {
+		unsigned long magic;
+		const char *name;
+	} fs[] = {{0x01021994, "tmpfs"}, {0xEF53, "ext2/3/4"}, {0x58465342, "xfs"}, {0x9123683E, "btrfs"},
+	          {0x794c7630, "overlayfs"}, {0x2FC12FC1, "zfs"}, {0x6969, "nfs"}};
+	struct statfs s;
+	if (statfs(dir, &s) != 0)
+		return "unknown";
+	for (size_t i = 0; i < sizeof(fs) / sizeof(fs[0]); i++)
+		if ((unsigned long)s.f_type == fs[i].magic)
+			return fs[i].name;
+	snprintf(buf, n, "f_type 0x%lx", (unsigned long)s.f_type);
+	return buf;
+}
+
+/* Seconds of CPU this thread has used, the kernel's work for it (the
+ * pwrite of an LMDB commit) included: on a busy machine, a measure that
+ * other processes do not lengthen, as they lengthen the wall time. */
+static double thread_cpu_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A timed part: wall and thread CPU seconds. */
+struct span {
+	double wall, cpu;
+	uint64_t t0;
+	double c0;
+};
+
+static void span_start(struct span *s)
+{
+	s->c0 = thread_cpu_s();
+	s->t0 = now_ns();
+}
+
+static void span_stop(struct span *s)
+{
+	s->wall = (double)(now_ns() - s->t0) / 1e9;
+	s->cpu = thread_cpu_s() - s->c0;
+}
+
+/* An arena whose SlowLane holds all @bytes of objects with room to
+ * spare, so that nothing is evicted before the flush that is timed and
+ * the flush spills every object: both sides then do the same work. */
+static memlane_arena *spill_arena(const char *dir, size_t bytes)
+{
+	memlane_config cfg;
+	memlane_arena *a;
+	int rc;
+	memlane_config_init(&cfg);
+	cfg.slow_lane_size = ((bytes + bytes / 2) & ~(((size_t)1 << 20) - 1)) + ((size_t)32 << 20);
+	cfg.persist = 0;
+	if ((rc = memlane_open(&a, dir, &cfg)) != 0)
+		die("memlane_open", rc);
+	return a;
+}
+
+/* Fill an arena in @dir with the @n objects, then time memlane_flush.
+ * The arena stays open in *@keep (handles in @h) when @keep is given. */
+static struct span spill_ml(const char *dir, const unsigned char *objs, size_t size, size_t n, memlane_handle *h,
+                            memlane_arena **keep, uint64_t *store_bytes)
+{
+	static const memlane_alloc_opts slow = {MEMLANE_SLOW, 0, 0};
+	memlane_arena *a = spill_arena(dir, size * n);
+	memlane_stats st;
+	int rc;
+	for (size_t i = 0; i < n; i++)
+		if ((rc = memlane_alloc_ex(a, size, &slow, &h[i])) != 0 ||
+		    (rc = memlane_write(a, h[i], 0, objs + i * size, size)) != 0)
+			die("memlane_alloc_ex/memlane_write", rc);
+	if ((rc = memlane_stats_get(a, &st)) != 0)
+		die("memlane_stats_get", rc);
+	if (st.evictions) {
+		fprintf(stderr, PROG ": %llu objects were evicted before the flush (MEMLANE_OPTIONS?)\n",
+		        (unsigned long long)st.evictions);
+		exit(2);
+	}
+	struct span s;
+	span_start(&s);
+	if ((rc = memlane_flush(a)) != 0)
+		die("memlane_flush", rc);
+	span_stop(&s);
+	if ((rc = memlane_stats_get(a, &st)) != 0)
+		die("memlane_stats_get", rc);
+	if (st.spilled_objects != n || st.spilled_bytes != (uint64_t)n * size) {
+		fprintf(stderr, PROG ": memlane_flush spilled %llu of %zu objects\n", (unsigned long long)st.spilled_objects, n);
+		exit(2);
+	}
+	*store_bytes = st.store_bytes;
+	if (keep)
+		*keep = a;
+	else if ((rc = memlane_close(a)) != 0)
+		die("memlane_close", rc);
+	return s;
+}
+
+/* The LMDB environment of the raw pipeline. */
+struct raw_store {
+	MDB_env *env;
+	MDB_dbi dbi;
+};
+
+/* The pager's key: handle and sequence number, big-endian. */
+static void raw_key(uint8_t k[16], uint64_t i)
+{
+	uint64_t h = (uint64_t)1 << 32 | i, seq = 1;
+	for (int b = 7; b >= 0; b--, h >>= 8, seq >>= 8) {
+		k[b] = (uint8_t)h;
+		k[8 + b] = (uint8_t)seq;
+	}
+}
+
+static void raw_open(struct raw_store *r, const char *dir)
+{
+	MDB_txn *t;
+	int rc;
+	if ((rc = mdb_env_create(&r->env)) != 0)
+		mdb_die("mdb_env_create", rc);
+	mdb_env_set_maxdbs(r->env, 8);
+	if ((rc = mdb_env_set_mapsize(r->env, SPILL_RAW_MAP)) != 0)
+		mdb_die("mdb_env_set_mapsize", rc);
+	if ((rc = mdb_env_open(r->env, dir, MDB_NOSYNC | MDB_NOMETASYNC | MDB_NOTLS, 0600)) != 0)
+		mdb_die("mdb_env_open", rc);
+	if ((rc = mdb_txn_begin(r->env, NULL, 0, &t)) != 0 || (rc = mdb_dbi_open(t, "objects", MDB_CREATE, &r->dbi)) != 0 ||
+	    (rc = mdb_txn_commit(t)) != 0)
+		mdb_die("creating the objects database", rc);
+}
+
+static uint64_t raw_store_bytes(struct raw_store *r)
+{
+	MDB_txn *t;
+	MDB_stat s;
+	int rc;
+	if ((rc = mdb_txn_begin(r->env, NULL, MDB_RDONLY, &t)) != 0 || (rc = mdb_stat(t, r->dbi, &s)) != 0)
+		mdb_die("mdb_stat", rc);
+	mdb_txn_abort(t);
+	return (uint64_t)(s.ms_branch_pages + s.ms_leaf_pages + s.ms_overflow_pages) * s.ms_psize;
+}
+
+/* Compress the @n objects (@level < 0: do not) and put them into a new
+ * environment in @dir, SPILL_BATCH a transaction; timed. An object
+ * zstd cannot shrink is stored as it is, as the pager does. */
+static struct span spill_raw(const char *dir, const unsigned char *objs, size_t size, size_t n, int level,
+                             struct raw_store *keep, uint64_t *store_bytes)
+{
+	struct raw_store r;
+	size_t cap = ZSTD_compressBound(size);
+	unsigned char *z = xmalloc(cap);
+	ZSTD_CCtx *cctx = ZSTD_createCCtx();
+	MDB_txn *t;
+	int rc;
+	if (!cctx)
+		die("ZSTD_createCCtx", MEMLANE_ENOMEM);
+	raw_open(&r, dir);
+	struct span s;
+	span_start(&s);
+	for (size_t i = 0; i < n;) {
+		if ((rc = mdb_txn_begin(r.env, NULL, 0, &t)) != 0)
+			mdb_die("mdb_txn_begin", rc);
+		for (size_t end = i + SPILL_BATCH < n ? i + SPILL_BATCH : n; i < end; i++) {
+			const unsigned char *src = objs + i * size;
+			size_t c = level < 0 ? size : ZSTD_compressCCtx(cctx, z, cap, src, size, level);
+			uint8_t k[16];
+			raw_key(k, i);
+			MDB_val key = {16, k}, val = {size, (void *)(uintptr_t)src};
+			if (!ZSTD_isError(c) && c < size)
+				val = (MDB_val){c, z};
+			if ((rc = mdb_put(t, r.dbi, &key, &val, 0)) != 0)
+				mdb_die("mdb_put", rc);
+		}
+		if ((rc = mdb_txn_commit(t)) != 0)
+			mdb_die("mdb_txn_commit", rc);
+	}
+	span_stop(&s);
+	ZSTD_freeCCtx(cctx);
+	free(z);
+	*store_bytes = raw_store_bytes(&r);
+	if (keep)
+		*keep = r;
+	else
+		mdb_env_close(r.env);
+	return s;
+}
+
+/* Fault object @i of the raw store into @dst: a read transaction, the
+ * record, its frame decompressed. */
+static void raw_fault(struct raw_store *r, ZSTD_DCtx *dctx, size_t i, unsigned char *dst, size_t size)
+{
+	MDB_txn *t;
+	uint8_t k[16];
+	MDB_val key = {16, k}, val;
+	int rc;
+	raw_key(k, i);
+	if ((rc = mdb_txn_begin(r->env, NULL, MDB_RDONLY, &t)) != 0 || (rc = mdb_get(t, r->dbi, &key, &val)) != 0)
+		mdb_die("mdb_get", rc);
+	if (val.mv_size == size) {
+		memcpy(dst, val.mv_data, size);
+	} else {
+		size_t d = ZSTD_decompressDCtx(dctx, dst, size, val.mv_data, val.mv_size);
+		if (ZSTD_isError(d) || d != size) {
+			fprintf(stderr, PROG ": ZSTD_decompressDCtx: %s\n", ZSTD_isError(d) ? ZSTD_getErrorName(d) : "short");
+			exit(2);
+		}
+	}
+	mdb_txn_abort(t);
+}
+
+/* Fault-in latencies, wall and thread CPU seconds: SPILL_SAMPLES random
+ * objects, each faulted in by memlane_prefetch (then evicted again,
+ * clean, timed apart in @ev) and by the raw pipeline, alternating which
+ * goes first. The bytes of both are checked against the object's,
+ * outside the timing. */
+static void spill_faults(memlane_arena *a, const memlane_handle *h, struct raw_store *r, const unsigned char *objs,
+                         size_t size, size_t n, struct span *ml, struct span *raw, struct span *ev)
+{
+	ZSTD_DCtx *dctx = ZSTD_createDCtx();
+	unsigned char *dst = xmalloc(size);
+	memlane_stats st0, st1;
+	int rc;
+	if (!dctx)
+		die("ZSTD_createDCtx", MEMLANE_ENOMEM);
+	if ((rc = memlane_stats_get(a, &st0)) != 0)
+		die("memlane_stats_get", rc);
+	for (size_t s = 0; s < SPILL_SAMPLES; s++) {
+		size_t i = (size_t)(rnd() % n);
+		for (int w = 0; w < 2; w++) {
+			if ((w ^ (int)s) & 1) {
+				span_start(&raw[s]);
+				raw_fault(r, dctx, i, dst, size);
+				span_stop(&raw[s]);
+				if (memcmp(dst, objs + i * size, size)) {
+					fprintf(stderr, PROG ": raw pipeline: object %zu read back wrong\n", i);
+					exit(2);
+				}
+				continue;
+			}
+			span_start(&ml[s]);
+			if ((rc = memlane_prefetch(a, h[i])) != 0)
+				die("memlane_prefetch", rc);
+			span_stop(&ml[s]);
+			const void *p = memlane_get_ro(a, h[i]);
+			if (!p || memcmp(p, objs + i * size, size)) {
+				fprintf(stderr, PROG ": memlane: object %zu read back wrong%s%s\n", i, p ? "" : ": ",
+				        p ? "" : memlane_errmsg());
+				exit(2);
+			}
+			span_start(&ev[s]);
+			if ((rc = memlane_evict(a, h[i])) != 0)
+				die("memlane_evict", rc);
+			span_stop(&ev[s]);
+		}
+	}
+	if ((rc = memlane_stats_get(a, &st1)) != 0)
+		die("memlane_stats_get", rc);
+	if (st1.faults - st0.faults != SPILL_SAMPLES || st1.dirty_evictions != st0.dirty_evictions)
+		fprintf(stderr, PROG ": warning: %llu faults for %d prefetches, %llu dirty evictions of objects only read\n",
+		        (unsigned long long)(st1.faults - st0.faults), SPILL_SAMPLES,
+		        (unsigned long long)(st1.dirty_evictions - st0.dirty_evictions));
+	ZSTD_freeDCtx(dctx);
+	free(dst);
+}
+
+/* The @q quantile (0..1) of @v[0..n), which it sorts. */
+static double quantile(double *v, size_t n, double q)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return v[(size_t)(q * (double)(n - 1) + 0.5)];
+}
+
+/* Median and 99th percentile of @sp[0..SPILL_SAMPLES), wall (@cpu 0) or
+ * CPU time, in microseconds, into @q[0] and @q[1]. */
+static void span_quantiles(const struct span *sp, int cpu, double *tmp, double q[2])
+{
+	for (size_t i = 0; i < SPILL_SAMPLES; i++)
+		tmp[i] = (cpu ? sp[i].cpu : sp[i].wall) * 1e6;
+	q[0] = quantile(tmp, SPILL_SAMPLES, 0.5);
+	q[1] = quantile(tmp, SPILL_SAMPLES, 0.99);
+}
+
+struct spill_result {
+	size_t size, n;
+	double ml_mbs, raw_mbs;           /* flush throughput, median, MB/s of object bytes */
+	double ml_cpu_mbs, raw_cpu_mbs;   /* the same by thread CPU time */
+	double ml_fault[2], raw_fault[2];         /* fault-in, us: median, p99 (wall) */
+	double ml_fault_cpu[2], raw_fault_cpu[2]; /* the same in thread CPU time */
+	double ev_med;                            /* clean eviction, us, median */
+	uint64_t ml_store, raw_store;     /* bytes of LMDB pages */
+};
+
+/* One object size: the flush @reps times each side, alternating which
+ * goes first, each into a new store; then fault-ins on the last two. */
+static void spill_size(size_t size, int level, struct spill_result *res)
+{
+	size_t n = (spill_mib << 20) / size;
+	unsigned char *objs = spill_objects(size, n);
+	memlane_handle *h = xmalloc(n * sizeof(*h));
+	double ml[MAXREPS], raw[MAXREPS], mlc[MAXREPS], rawc[MAXREPS];
+	memlane_arena *a = NULL;
+	struct raw_store r;
+	char mdir[PATH_MAX], rdir[PATH_MAX];
+	for (int k = 0; k < reps; k++) {
+		int last = k == reps - 1;
+		char name[64];
+		snprintf(name, sizeof(name), "memlane-%zu-%d", size, k);
+		spill_dir(mdir, name);
+		snprintf(name, sizeof(name), "raw-%zu-%d", size, k);
+		spill_dir(rdir, name);
+		for (int w = 0; w < 2; w++) {
+			struct span t;
+			if ((w + k) % 2 == 0) {
+				t = spill_ml(mdir, objs, size, n, h, last ? &a : NULL, &res->ml_store);
+				ml[k] = t.wall;
+				mlc[k] = t.cpu;
+			} else {
+				t = spill_raw(rdir, objs, size, n, level, last ? &r : NULL, &res->raw_store);
+				raw[k] = t.wall;
+				rawc[k] = t.cpu;
+			}
+		}
+		if (!last) {
+			spill_dir_remove(mdir);
+			spill_dir_remove(rdir);
+		}
+	}
+	double bytes = (double)size * (double)n;
+	res->size = size;
+	res->n = n;
+	res->ml_mbs = bytes / median(ml, reps) / 1e6;
+	res->raw_mbs = bytes / median(raw, reps) / 1e6;
+	res->ml_cpu_mbs = bytes / median(mlc, reps) / 1e6;
+	res->raw_cpu_mbs = bytes / median(rawc, reps) / 1e6;
+
+	struct span *mlf = xmalloc(3 * SPILL_SAMPLES * sizeof(*mlf)), *rawf = mlf + SPILL_SAMPLES,
+	            *ev = rawf + SPILL_SAMPLES;
+	double *tmp = xmalloc(SPILL_SAMPLES * sizeof(*tmp)), q[2];
+	spill_faults(a, h, &r, objs, size, n, mlf, rawf, ev);
+	span_quantiles(mlf, 0, tmp, res->ml_fault);
+	span_quantiles(rawf, 0, tmp, res->raw_fault);
+	span_quantiles(mlf, 1, tmp, res->ml_fault_cpu);
+	span_quantiles(rawf, 1, tmp, res->raw_fault_cpu);
+	span_quantiles(ev, 0, tmp, q);
+	res->ev_med = q[0];
+	free(tmp);
+	free(mlf);
+	int rc = memlane_close(a);
+	if (rc)
+		die("memlane_close", rc);
+	mdb_env_close(r.env);
+	spill_dir_remove(mdir);
+	spill_dir_remove(rdir);
+	munmap(objs, size * n);
+	free(h);
+}
+
+static void spill_row(const char *name, double ml, double raw, const char *unit, const char *note)
+{
+	printf("  %-30s %10.2f %10.2f %7.2fx  %s%s\n", name, ml, raw, ml / raw, unit, note);
+}
+
+static void spill_print(const struct spill_result *r, size_t nr, int level, const char *fs)
+{
+	if (json) {
+		printf("{\"version\":\"%s\",\"spill\":{\"data\":", memlane_version());
+		json_str(SD.what);
+		printf(",\"filesystem\":");
+		json_str(fs);
+		printf(",\"zstd_level\":%d,\"batch\":%d,\"repetitions\":%d,\"fault_samples\":%d,\"results\":[", level,
+		       SPILL_BATCH, reps, SPILL_SAMPLES);
+		for (size_t i = 0; i < nr; i++)
+			printf("%s\n {\"object_size\":%zu,\"objects\":%zu,\"memlane_flush_mb_s\":%.1f,\"raw_put_mb_s\":%.1f,"
+			       "\"memlane_flush_cpu_mb_s\":%.1f,\"raw_put_cpu_mb_s\":%.1f,"
+			       "\"fault_median_us\":[%.2f,%.2f],\"fault_p99_us\":[%.2f,%.2f],\"fault_cpu_median_us\":[%.2f,%.2f],"
+			       "\"fault_cpu_p99_us\":[%.2f,%.2f],\"clean_evict_median_us\":%.2f,\"store_bytes\":[%llu,%llu]}",
+			       i ? "," : "", r[i].size, r[i].n, r[i].ml_mbs, r[i].raw_mbs, r[i].ml_cpu_mbs, r[i].raw_cpu_mbs,
+			       r[i].ml_fault[0], r[i].raw_fault[0], r[i].ml_fault[1], r[i].raw_fault[1], r[i].ml_fault_cpu[0],
+			       r[i].raw_fault_cpu[0], r[i].ml_fault_cpu[1], r[i].raw_fault_cpu[1], r[i].ev_med,
+			       (unsigned long long)r[i].ml_store,
+			       (unsigned long long)r[i].raw_store);
+		printf("]}}\n");
+		return;
+	}
+	printf("%-32s %10s %10s %8s\n", "", "memlane", "raw", "ratio");
+	for (size_t i = 0; i < nr; i++) {
+		char head[96];
+		snprintf(head, sizeof(head), "%zu KiB objects (%zu, %zu MiB)", r[i].size >> 10, r[i].n,
+		         (r[i].size * r[i].n) >> 20);
+		printf("%s\n", head);
+		spill_row("spill throughput", r[i].ml_mbs, r[i].raw_mbs, "MB/s", " (higher is better)");
+		spill_row("  by thread CPU time", r[i].ml_cpu_mbs, r[i].raw_cpu_mbs, "MB/s", " (what load does not skew)");
+		spill_row("fault-in median", r[i].ml_fault[0], r[i].raw_fault[0], "us", "");
+		spill_row("fault-in p99", r[i].ml_fault[1], r[i].raw_fault[1], "us", "");
+		spill_row("  median by thread CPU time", r[i].ml_fault_cpu[0], r[i].raw_fault_cpu[0], "us", "");
+		spill_row("  p99 by thread CPU time", r[i].ml_fault_cpu[1], r[i].raw_fault_cpu[1], "us", "");
+		spill_row("store size (LMDB pages)", (double)r[i].ml_store / 1e6, (double)r[i].raw_store / 1e6, "MB", "");
+		printf("  %-30s %10.2f %10s %8s  us (memlane_evict of the object just faulted in)\n",
+		       "clean eviction median", r[i].ev_med, "-", "");
+	}
+}
+
+/* The --spill mode: 4 KiB and 64 KiB objects. */
+static void run_spill(struct trace *t, size_t nt)
+{
+	static const size_t sizes[] = {4096, 65536};
+	struct spill_result res[2];
+	memlane_config cfg;
+	char fsbuf[64];
+	const char *parent = spill_parent;
+	if (!parent && !((parent = getenv("TMPDIR")) && *parent))
+		parent = "/tmp";
+	path_join(spill_root, parent, PROG "-XXXXXX");
+	if (!mkdtemp(spill_root)) {
+		fprintf(stderr, PROG ": mkdtemp %s: %s\n", spill_root, strerror(errno));
+		spill_root[0] = 0;
+		exit(2);
+	}
+	atexit(spill_cleanup);
+	/* The zstd level the arenas use, MEMLANE_OPTIONS included. */
+	memlane_config_init(&cfg);
+	if (getenv("MEMLANE_OPTIONS"))
+		memlane_config_parse(&cfg, getenv("MEMLANE_OPTIONS"));
+	int level = cfg.compression == MEMLANE_COMPRESSION_ZSTD ? cfg.compression_level : -1;
+	spill_data_load(t, nt);
+	const char *fs = fs_name(spill_root, fsbuf, sizeof(fsbuf));
+	char load[64] = "?";
+	FILE *lf = fopen("/proc/loadavg", "r");
+	if (lf) {
+		if (!fgets(load, sizeof(load), lf))
+			snprintf(load, sizeof(load), "?");
+		char *third = strchr(load, ' ');
+		third = third ? strchr(third + 1, ' ') : NULL;
+		third = third ? strchr(third + 1, ' ') : NULL;
+		load[third ? (size_t)(third - load) : strcspn(load, "\n")] = 0; /* the 1, 5 and 15 minute figures */
+		fclose(lf);
+	}
+	if (!json) {
+		printf("load average at start: %s (wall times grow with it; CPU times much less)\n", load);
+		printf("spill: %zu MiB of objects a size; data: %s;\n", spill_mib, SD.what);
+		printf("  every 4th object random bytes; zstd level %d; stores in %s (%s), removed at exit\n", level,
+		       spill_root, fs);
+		printf("memlane: memlane_flush of a persist=0 arena holding every object (SlowLane 1.5x their size)\n");
+		printf("raw:     ZSTD_compressCCtx + mdb_put, %d records a txn, fresh env, MDB_NOSYNC|MDB_NOMETASYNC\n",
+		       SPILL_BATCH);
+		printf("flush: median of %d, each into a new store; fault-in: %d random objects, memlane_prefetch\n"
+		       "  (then memlane_evict of it, clean, timed apart) vs mdb_txn_begin + mdb_get + ZSTD_decompressDCtx\n"
+		       "  + mdb_txn_abort; the bytes of both checked after each\n"
+		       "ratio: memlane / raw\n\n",
+		       reps, SPILL_SAMPLES);
+		fflush(stdout);
+	}
+	for (size_t i = 0; i < 2; i++)
+		spill_size(sizes[i], level, &res[i]);
+	spill_print(res, 2, level, fs);
+	munmap(SD.buf, SD.cap);
+}
+
 /* ---- report -------------------------------------------------------- */
 
 static void machine(char *cpu, size_t n)
@@ -1033,6 +1690,7 @@ static void usage(FILE *f, int status)
 {
 	fprintf(f,
 	        "usage: " PROG " [-hjTV] [-n iterations] [-r repetitions] [-k ticks] [-t trace]...\n"
+	        "       " PROG " --spill [-j] [-r repetitions] [-m MiB] [-d dir] [-t trace]...\n"
 	        "  -n N   operations per measurement (default 2000000)\n"
 	        "  -r N   measurements of each line; the median is reported (default 5)\n"
 	        "  -t F   replay the allocation trace F (zstd-compressed or plain; may be repeated;\n"
@@ -1041,6 +1699,13 @@ static void usage(FILE *f, int status)
 	        "  -T     no trace replay (not even those given with -t)\n"
 	        "  -k N   call memlane_tick every N trace operations (default 0: never)\n"
 	        "  -j     JSON output\n"
+	        "  --spill, -S  measure only the pager: memlane_flush and fault-in of 4 KiB and 64 KiB\n"
+	        "         objects against ZSTD_compressCCtx + mdb_put and mdb_get + ZSTD_decompressDCtx;\n"
+	        "         objects are slices of the traces' text (-t or the defaults), every 4th random.\n"
+	        "         Writes to disk, so never run by default\n"
+	        "  -m N   --spill: MiB of objects of each size (default 64)\n"
+	        "  -d D   --spill: make the scratch directory in D (default $TMPDIR or /tmp); it is\n"
+	        "         removed at exit\n"
 	        "  -V     print the library version and exit\n"
 	        "  -h     this help (also --help)\n"
 	        "Every figure is memlane's time (or RSS) and the baseline's, measured in this run,\n"
@@ -1054,10 +1719,9 @@ int main(int argc, char **argv)
 	struct trace traces[MAXTRACES];
 	size_t ntraces = 0;
 	int no_trace = 0, c;
-	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
-		if (!strcmp(argv[i], "--help"))
-			usage(stdout, 0);
-	while ((c = getopt(argc, argv, "hjVn:r:t:Tk:")) != -1) {
+	static const struct option longopts[] = {
+		{"help", no_argument, NULL, 'h'}, {"spill", no_argument, NULL, 'S'}, {NULL, 0, NULL, 0}};
+	while ((c = getopt_long(argc, argv, "hjVn:r:t:Tk:Sm:d:", longopts, NULL)) != -1) {
 		char *end;
 		unsigned long long v;
 		switch (c) {
@@ -1070,20 +1734,32 @@ int main(int argc, char **argv)
 		case 'n':
 		case 'r':
 		case 'k':
+		case 'm':
 			errno = 0;
 			v = strtoull(optarg, &end, 10);
 			if (errno || *end || end == optarg || (c != 'k' && v == 0) || (c == 'r' && v > MAXREPS) ||
-			    v > UINT32_MAX) {
+			    (c == 'm' && v > 65536) || v > UINT32_MAX) {
 				fprintf(stderr, PROG ": -%c %s: expected a number%s\n", c, optarg,
-				        c == 'r' ? " from 1 to 101" : c == 'n' ? " from 1" : "");
+				        c == 'r'   ? " from 1 to 101"
+				        : c == 'm' ? " from 1 to 65536"
+				        : c == 'n' ? " from 1"
+				                   : "");
 				return 2;
 			}
 			if (c == 'n')
 				iters = (size_t)v;
 			else if (c == 'r')
 				reps = (int)v;
+			else if (c == 'm')
+				spill_mib = (size_t)v;
 			else
 				tick_every = (unsigned)v;
+			break;
+		case 'S':
+			spill_mode = 1;
+			break;
+		case 'd':
+			spill_parent = optarg;
 			break;
 		case 't':
 			if (ntraces == MAXTRACES) {
@@ -1104,6 +1780,10 @@ int main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage(stderr, 2);
+	if (spill_parent && !spill_mode) {
+		fprintf(stderr, PROG ": -d is for --spill\n");
+		return 2;
+	}
 	if (no_trace)
 		ntraces = 0;
 
@@ -1113,6 +1793,15 @@ int main(int argc, char **argv)
 	if (uname(&un) != 0)
 		snprintf(un.release, sizeof(un.release), "?");
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	if (spill_mode) {
+		if (!json)
+			printf("libmemlane %s; %ld CPUs: %s; Linux %s; compiler %s, optimised %s\n", memlane_version(), ncpu,
+			       cpu, un.release, __VERSION__, OPTIMIZED);
+		if (!ntraces && !no_trace)
+			ntraces = default_traces(traces, MAXTRACES);
+		run_spill(traces, ntraces);
+		return 0;
+	}
 	if (!json) {
 		printf("libmemlane %s; %ld CPUs: %s; Linux %s\n", memlane_version(), ncpu, cpu, un.release);
 		printf("compiler %s, optimised %s; library as configured (see config.log)\n", __VERSION__, OPTIMIZED);

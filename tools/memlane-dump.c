@@ -43,12 +43,18 @@ struct object {
 	memlane_handle h;
 	uint64_t seq, size, stored;
 	uint32_t tag;
-	int codec; /* -1: record missing or unreadable */
+	int codec; /* CODEC_MISSING, CODEC_BAD_ENTRY or an ML_CODEC_* */
 	uint64_t epoch;
 };
 
+#define CODEC_MISSING (-1)   /* record missing or unreadable */
+#define CODEC_BAD_ENTRY (-2) /* the handle table entry itself is damaged; stored: its length */
+
 static const char *progname = "memlane-dump";
 static bool json;
+static struct store *open_store; /* for die(): the reader slot goes back */
+
+static void store_close(struct store *st);
 
 static void die(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
 static void die(int status, const char *fmt, ...)
@@ -59,6 +65,11 @@ static void die(int status, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 	va_end(ap);
+	/* An open read transaction holds a slot in lock.mdb that nothing
+	 * frees after exit; a running arena could not reuse the pages of
+	 * that snapshot. */
+	if (open_store)
+		store_close(open_store);
 	exit(status);
 }
 
@@ -83,14 +94,48 @@ static void usage(FILE *f)
 
 /* ---- JSON output ------------------------------------------------------- */
 
+/* Bytes in the well-formed UTF-8 sequence at @s (@n bytes left), or 0. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	static const uint32_t least[] = {0, 0, 0x80, 0x800, 0x10000};
+	size_t len;
+	uint32_t cp;
+	if ((s[0] & 0xe0) == 0xc0)
+		len = 2, cp = s[0] & 0x1fu;
+	else if ((s[0] & 0xf0) == 0xe0)
+		len = 3, cp = s[0] & 0x0fu;
+	else if ((s[0] & 0xf8) == 0xf0)
+		len = 4, cp = s[0] & 0x07u;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3fu);
+	}
+	if (cp < least[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/* A JSON string. UTF-8 (root names, paths) goes through as it is; a
+ * byte that is not part of well-formed UTF-8 cannot be said in JSON, so
+ * it comes out as the code point of the same number (\u00XX). */
 static void json_str(const char *s, size_t n)
 {
+	const unsigned char *u = (const unsigned char *)s;
 	putchar('"');
 	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
+		unsigned char c = u[i];
+		size_t k;
 		if (c == '"' || c == '\\')
 			printf("\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
+		else if (c >= 0x80 && (k = utf8_len(u + i, n - i)) != 0) {
+			fwrite(u + i, 1, k, stdout);
+			i += k - 1;
+		} else if (c < 0x20 || c >= 0x7f)
 			printf("\\u%04x", c);
 		else
 			putchar(c);
@@ -118,6 +163,26 @@ static bool get_meta(struct store *st, const char *name, MDB_val *v)
 {
 	MDB_val key = {strlen(name), (void *)(uintptr_t)name};
 	return mdb_get(st->txn, st->meta, &key, v) == 0;
+}
+
+/* LMDB maps data.mdb and trusts its meta page: in a file cut short (a
+ * copy that stopped early, a full disk) the first page past the end is
+ * SIGBUS, not an error code. So compare first. The size is taken after
+ * the meta page is read: LMDB writes pages before a meta names them, and
+ * never shrinks the file, so a running arena cannot trip this. */
+static void check_file_size(struct store *st, const char *path)
+{
+	MDB_envinfo info;
+	MDB_stat env;
+	struct stat sb;
+	if (mdb_env_info(st->env, &info) != 0 || mdb_env_stat(st->env, &env) != 0)
+		return; /* the calls below report what is wrong */
+	uint64_t need = ((uint64_t)info.me_last_pgno + 1) * env.ms_psize;
+	if (stat(path, &sb) != 0)
+		die(EXIT_USAGE, "'%s': %s", path, strerror(errno));
+	if ((uint64_t)sb.st_size < need)
+		die(EXIT_USAGE, "'%s' is cut short: %lld bytes, but its meta page counts %" PRIu64 " pages of %u bytes", path,
+		    (long long)sb.st_size, (uint64_t)info.me_last_pgno + 1, env.ms_psize);
 }
 
 static void store_open(struct store *st, const char *dir)
@@ -150,6 +215,7 @@ static void store_open(struct store *st, const char *dir)
 	}
 	if (rc)
 		die(EXIT_USAGE, "'%s': cannot open the LMDB environment read-only: %s", dir, mdb_strerror(rc));
+	open_store = st;
 	rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &st->txn);
 	if (rc == MDB_MAP_RESIZED) { /* the arena grew the map meanwhile */
 		mdb_env_set_mapsize(st->env, 0);
@@ -157,6 +223,7 @@ static void store_open(struct store *st, const char *dir)
 	}
 	if (rc)
 		die(EXIT_USAGE, "'%s': cannot begin a read transaction: %s", dir, mdb_strerror(rc));
+	check_file_size(st, path);
 	open_dbi(st, "meta", &st->meta);
 	open_dbi(st, "objects", &st->objects);
 	open_dbi(st, "handles", &st->handles);
@@ -173,8 +240,13 @@ static void store_open(struct store *st, const char *dir)
 
 static void store_close(struct store *st)
 {
-	mdb_txn_abort(st->txn);
-	mdb_env_close(st->env);
+	if (st->txn)
+		mdb_txn_abort(st->txn);
+	if (st->env)
+		mdb_env_close(st->env);
+	st->txn = NULL;
+	st->env = NULL;
+	open_store = NULL;
 }
 
 /* ---- walking objects ------------------------------------------------------ */
@@ -192,7 +264,7 @@ static void describe_record(const MDB_val *v, struct object *o)
 	struct ml_rec_info info;
 	o->stored = v->mv_size;
 	if (ml_rec_header_parse(v->mv_data, v->mv_size, &info) != 0) {
-		o->codec = -1;
+		o->codec = CODEC_MISSING;
 		return;
 	}
 	o->codec = info.codec;
@@ -218,15 +290,19 @@ static void each_object(struct store *st, object_fn fn, void *ctx)
 			struct ml_table_entry e;
 			struct object o = {0};
 			if (key.mv_size != 8 || ml_table_entry_parse(v.mv_data, v.mv_size, &e) != 0) {
-				fprintf(stderr, "%s: damaged handle table entry (%zu-byte key, %zu-byte value)\n", progname,
-				        key.mv_size, v.mv_size);
+				/* Each mode decides what a damaged entry means. */
+				struct object bad = {0};
+				bad.h = key.mv_size == 8 ? ml_handle_key_parse(key.mv_data) : 0;
+				bad.codec = CODEC_BAD_ENTRY;
+				bad.stored = v.mv_size;
+				fn(st, &bad, ctx);
 				continue;
 			}
 			o.h = ml_handle_key_parse(key.mv_data);
 			o.seq = e.seq;
 			o.size = e.size;
 			o.tag = e.tag;
-			o.codec = -1;
+			o.codec = CODEC_MISSING;
 			MDB_val rec;
 			if (get_record(st, o.h, o.seq, &rec))
 				describe_record(&rec, &o);
@@ -264,15 +340,20 @@ static bool find_object(struct store *st, memlane_handle h, struct object *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->h = h;
-	out->codec = -1;
+	out->codec = CODEC_MISSING;
 	uint8_t k[16];
 	MDB_val key, v;
 	if (st->persist) {
 		ml_handle_key(k, h);
 		key = (MDB_val){8, k};
 		struct ml_table_entry e;
-		if (mdb_get(st->txn, st->handles, &key, &v) != 0 || ml_table_entry_parse(v.mv_data, v.mv_size, &e) != 0)
+		if (mdb_get(st->txn, st->handles, &key, &v) != 0)
 			return false;
+		if (ml_table_entry_parse(v.mv_data, v.mv_size, &e) != 0) {
+			out->codec = CODEC_BAD_ENTRY;
+			out->stored = v.mv_size;
+			return true;
+		}
 		out->seq = e.seq;
 		out->size = e.size;
 		if (get_record(st, h, e.seq, &v))
@@ -331,10 +412,20 @@ struct totals {
 	uint64_t objects, raw, stored;
 };
 
+static void warn_bad_entry(const struct object *o)
+{
+	fprintf(stderr, "%s: damaged handle table entry for handle 0x%016" PRIx64 " (%" PRIu64 "-byte value)\n",
+	        progname, o->h, o->stored);
+}
+
 static void add_totals(struct store *st, const struct object *o, void *ctx)
 {
 	(void)st;
 	struct totals *t = ctx;
+	if (o->codec == CODEC_BAD_ENTRY) {
+		warn_bad_entry(o);
+		return;
+	}
 	t->objects++;
 	t->raw += o->size;
 	t->stored += o->stored;
@@ -438,6 +529,11 @@ static void list_one(struct store *st, const struct object *o, void *ctx)
 {
 	(void)st;
 	struct list_ctx *c = ctx;
+	if (o->codec == CODEC_BAD_ENTRY) {
+		warn_bad_entry(o);
+		c->damaged++;
+		return;
+	}
 	if (o->codec < 0)
 		c->damaged++;
 	if (json) {
@@ -463,7 +559,7 @@ static int mode_list(struct store *st)
 	if (json)
 		printf("%s]\n", c.first ? "" : "\n");
 	if (c.damaged)
-		fprintf(stderr, "%s: %" PRIu64 " object(s) with a missing or unreadable record; run --verify\n", progname,
+		fprintf(stderr, "%s: %" PRIu64 " object(s) with a damaged table entry or a missing or unreadable record; run --verify\n", progname,
 		        c.damaged);
 	return c.damaged ? EXIT_DAMAGE : 0;
 }
@@ -560,12 +656,19 @@ static int mode_stats(struct store *st)
 	return 0;
 }
 
+/* Decimal or 0x hexadecimal digits only: strtoull alone would also
+ * take octal (a leading 0), signs, spaces and a second 0x. */
 static memlane_handle parse_handle(const char *s)
 {
+	bool hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+	const char *digits = hex ? s + 2 : s;
+	size_t n = strlen(digits);
 	char *end;
 	errno = 0;
-	unsigned long long v = strtoull(s, &end, 0);
-	if (!*s || *end || errno || s[0] == '-' || v == 0)
+	unsigned long long v = 0;
+	if (n > 0 && strspn(digits, hex ? "0123456789abcdefABCDEF" : "0123456789") == n)
+		v = strtoull(digits, &end, hex ? 16 : 10);
+	if (v == 0 || errno)
 		die(EXIT_USAGE, "'%s' is not a handle (decimal or 0x hexadecimal, not 0)", s);
 	return (memlane_handle)v;
 }
@@ -601,14 +704,18 @@ static void base64(const uint8_t *p, uint64_t n)
 	}
 }
 
-static int mode_bytes(struct store *st, const char *arg, bool raw)
+static int mode_bytes(struct store *st, memlane_handle h, bool raw)
 {
-	memlane_handle h = parse_handle(arg);
 	struct object o;
 	if (!find_object(st, h, &o))
 		die(EXIT_USAGE, "'%s' holds no object with handle 0x%016" PRIx64, st->dir, h);
 	char why[160];
-	uint8_t *buf = object_bytes(st, &o, why, sizeof(why));
+	uint8_t *buf = NULL;
+	if (o.codec == CODEC_BAD_ENTRY)
+		snprintf(why, sizeof(why), "its handle table entry is damaged (%" PRIu64 " bytes, not %d)", o.stored,
+		         ML_TABLE_ENTRY);
+	else
+		buf = object_bytes(st, &o, why, sizeof(why));
 	if (!buf) {
 		fprintf(stderr, "%s: handle 0x%016" PRIx64 " is damaged: %s\n", progname, h, why);
 		return EXIT_DAMAGE;
@@ -659,6 +766,13 @@ static void check_table_entry(struct store *st, const struct object *o, void *ct
 {
 	(void)st;
 	struct verify_ctx *c = ctx;
+	if (o->codec == CODEC_BAD_ENTRY) {
+		char why[96];
+		snprintf(why, sizeof(why), "its handle table entry is damaged (%" PRIu64 " bytes, not %d)", o->stored,
+		         ML_TABLE_ENTRY);
+		report_damage(c, o->h, 0, why);
+		return;
+	}
 	if (o->codec < 0 && o->stored == 0) {
 		c->missing++;
 		report_damage(c, o->h, o->seq, "the handle table names a record that is missing");
@@ -702,8 +816,8 @@ static int mode_verify(struct store *st)
 			report_damage(&c, h, seq, "bad record header");
 			continue;
 		}
-		if (info.size > cap) {
-			uint8_t *nb = realloc(buf, info.size);
+		if (info.size > cap || !buf) {
+			uint8_t *nb = realloc(buf, info.size ? info.size : 1);
 			if (!nb) {
 				report_damage(&c, h, seq, "header claims more bytes than can be allocated");
 				continue;
@@ -792,7 +906,12 @@ int main(int argc, char **argv)
 			usage(stderr);
 			return EXIT_USAGE;
 		default:
-			fprintf(stderr, "%s: unknown option '%s'\n", progname, argv[optind - 1]);
+			/* optopt: an unknown short option, perhaps inside a
+			 * cluster such as -lz; 0 for an unknown long one. */
+			if (optopt)
+				fprintf(stderr, "%s: unknown option '-%c'\n", progname, optopt);
+			else
+				fprintf(stderr, "%s: unknown option '%s'\n", progname, argv[optind - 1]);
 			usage(stderr);
 			return EXIT_USAGE;
 		}
@@ -802,6 +921,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	/* A bad handle is a usage error: say so before touching the store. */
+	memlane_handle handle = handle_arg ? parse_handle(handle_arg) : MEMLANE_NULL;
 	struct store st = {0};
 	store_open(&st, argv[optind]);
 	int status = 0;
@@ -820,7 +941,7 @@ int main(int argc, char **argv)
 		break;
 	case MODE_HEX:
 	case MODE_RAW:
-		status = mode_bytes(&st, handle_arg, mode == MODE_RAW);
+		status = mode_bytes(&st, handle, mode == MODE_RAW);
 		break;
 	case MODE_VERIFY:
 		status = mode_verify(&st);
