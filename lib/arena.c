@@ -4,6 +4,7 @@
  * lifetime and its thread; the work itself is in promote.c and
  * compact.c. */
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -25,7 +26,12 @@ const char *memlane_version(void)
 
 /* One policy cycle: the one-way lane, then compaction past the
  * threshold, then (now and then) idle pages back to the OS. */
-void ml_maintain_locked(memlane_arena *a)
+/* Lane bytes the background thread evicts per hold of the lock: the
+ * other threads get the lock back between batches. */
+#define ML_POLICY_BATCH_BYTES ((size_t)4 << 20)
+
+/* Returns true when the pager has more to evict than @evict_max. */
+bool ml_maintain_locked(memlane_arena *a, size_t evict_max)
 {
 	a->ctr.maintenance_runs++;
 	ml_promote_aged(a);
@@ -41,9 +47,10 @@ void ml_maintain_locked(memlane_arena *a)
 		if (win >= 4096 && (double)win >= t * (double)regions)
 			ml_compact_slow(a);
 	}
-	ml_pager_policy(a);
+	bool more = ml_pager_policy(a, evict_max);
 	if (a->ctr.maintenance_runs % ML_RELEASE_EVERY == 0)
 		ml_release_idle(a);
+	return more;
 }
 
 static void *policy_thread(void *arg)
@@ -62,8 +69,12 @@ static void *policy_thread(void *arg)
 		while (!a->stopping && !a->policy_wanted && rc != ETIMEDOUT)
 			rc = pthread_cond_timedwait(&a->wake, &a->lock, &ts);
 		a->policy_wanted = false;
-		if (!a->stopping)
-			ml_maintain_locked(a);
+		while (!a->stopping && ml_maintain_locked(a, ML_POLICY_BATCH_BYTES)) {
+			/* More to evict: let the other threads in first. */
+			ml_unlock(a);
+			sched_yield();
+			ml_lock(a);
+		}
 	}
 	ml_unlock(a);
 	return NULL;
@@ -185,7 +196,7 @@ int memlane_tick(memlane_arena *a)
 	a->tick++;
 	a->ctr.ticks++;
 	if (!a->thread_running)
-		ml_maintain_locked(a);
+		ml_maintain_locked(a, SIZE_MAX);
 	ml_unlock(a);
 	return 0;
 }
@@ -195,7 +206,7 @@ int memlane_maintain(memlane_arena *a)
 	if (!a)
 		return ml_err(MEMLANE_EINVAL, "memlane_maintain: arena is NULL");
 	ml_lock(a);
-	ml_maintain_locked(a);
+	ml_maintain_locked(a, SIZE_MAX);
 	ml_unlock(a);
 	return 0;
 }

@@ -312,7 +312,7 @@ ML_HIDDEN void ml_release_place(memlane_arena *a, struct ml_stub *s);
 ML_HIDDEN void ml_stub_set_place(memlane_arena *a, struct ml_stub *s, const struct ml_place *p);
 
 /* ---- arena.c ---- */
-ML_HIDDEN void ml_maintain_locked(memlane_arena *a);
+ML_HIDDEN bool ml_maintain_locked(memlane_arena *a, size_t evict_max);
 
 /* ---- store.c ---- */
 ML_HIDDEN int ml_store_err(int rc, const char *what, const char *dir);
@@ -332,7 +332,7 @@ ML_HIDDEN int ml_store_dead_add(struct ml_store *st, memlane_handle h, uint64_t 
 ML_HIDDEN int ml_pager_open(memlane_arena *a, const char *dir);
 ML_HIDDEN int ml_pager_close(memlane_arena *a);
 ML_HIDDEN int ml_pager_make_room(memlane_arena *a, size_t bytes);
-ML_HIDDEN void ml_pager_policy(memlane_arena *a);
+ML_HIDDEN bool ml_pager_policy(memlane_arena *a, size_t max_bytes);
 ML_HIDDEN int ml_fault_in(memlane_arena *a, struct ml_stub *s, const char *what);
 ML_HIDDEN int ml_evict_one(memlane_arena *a, struct ml_stub *s, const char *what);
 ML_HIDDEN void ml_pager_forget(memlane_arena *a, struct ml_stub *s);

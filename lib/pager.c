@@ -249,23 +249,31 @@ int ml_pager_make_room(memlane_arena *a, size_t bytes)
 
 /* Policy: past slow_lane_usage_threshold, evict until use is back under
  * it (less a little, so the next allocation does not start over) and
- * the safety margin is free. Errors are left for the foreground. */
-void ml_pager_policy(memlane_arena *a)
+ * the safety margin is free. At most @max_bytes of lane space per call,
+ * so the background thread can let go of the lock between batches;
+ * returns true when more is left to do. Errors are left for the
+ * foreground, which meets them when it needs the room. */
+bool ml_pager_policy(memlane_arena *a, size_t max_bytes)
 {
 	if (!a->store)
-		return;
+		return false;
 	const struct ml_slow *sl = &a->slow;
 	size_t reserved = sl->block_reserved + sl->blob_reserved;
 	if ((double)reserved <= a->cfg.slow_lane_usage_threshold * (double)sl->size)
-		return;
+		return false;
 	double target = a->cfg.slow_lane_usage_threshold * (double)sl->size - (double)(sl->size / 32);
 	double by_margin = (double)(sl->size - sl->margin);
 	if (by_margin < target)
 		target = by_margin;
 	if (target < 0)
 		target = 0;
-	if ((double)reserved > target)
-		ml_pager_make_room(a, reserved - (size_t)target);
+	if ((double)reserved <= target)
+		return false;
+	size_t want = reserved - (size_t)target;
+	bool more = want > max_bytes;
+	if (ml_pager_make_room(a, more ? max_bytes : want) != 0)
+		return false; /* nothing evictable, or the store failed */
+	return more;
 }
 
 int ml_evict_one(memlane_arena *a, struct ml_stub *s, const char *what)

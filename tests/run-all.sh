@@ -9,7 +9,7 @@
 #            against the installed library with pkg-config
 #   clang    clang --enable-werror: make check
 #   asan     gcc --enable-sanitizers (ASan+UBSan): make check
-#   tsan     --enable-tsan: make check TESTS=test_threads
+#   tsan     --enable-tsan: make check TESTS="test_threads test_pager_threads"
 #
 # The last line is "N passed, N failed": the tests counted from the
 # automake summaries of every make check (ERROR and XPASS count as
@@ -191,6 +191,16 @@ if configure_in gcc CC=gcc --enable-werror --prefix="$prefix" && build_in gcc; t
 		ko "gcc: make distcheck"
 	fi
 
+	step "README's first command: the demo, then memlane-dump on its store"
+	demo_dir=$(mktemp -d)
+	if (cd "$ci/gcc" && ./tools/memlane-demo "$demo_dir" && ./tools/memlane-dump "$demo_dir" &&
+		./tools/memlane-dump --verify "$demo_dir"); then
+		ok "memlane-demo and memlane-dump"
+	else
+		ko "memlane-demo or memlane-dump on the demo's store"
+	fi
+	rm -rf "$demo_dir"
+
 	step "install into $prefix, build against it with pkg-config"
 	rm -rf "$prefix"
 	if (cd "$ci/gcc" && make install) >"$ci/gcc/install.out" 2>&1; then
@@ -208,7 +218,13 @@ if configure_in gcc CC=gcc --enable-werror --prefix="$prefix" && build_in gcc; t
 			ko "libmemlane.so exports non-memlane_* symbols"
 		fi
 
-		for page in man3/memlane.3 man7/memlane-options.7; do
+		if "$prefix/bin/memlane-dump" -V >/dev/null; then
+			ok "installed bin/memlane-dump runs"
+		else
+			ko "installed bin/memlane-dump does not run"
+		fi
+
+		for page in man3/memlane.3 man5/memlane-store.5 man7/memlane-options.7 man1/memlane-dump.1; do
 			if [[ -f $prefix/share/man/$page ]]; then
 				ok "installed $page"
 			else
@@ -264,7 +280,7 @@ if configure_in asan CC=gcc --enable-sanitizers && build_in asan; then
 	check_in asan check make -j"$jobs" check || true
 fi
 
-step "--enable-tsan: make check TESTS=test_threads"
+step "--enable-tsan: make check of the threaded tests"
 tsan_cc=
 tsan_run=()
 for c in gcc clang; do
@@ -278,6 +294,6 @@ if [[ -z $tsan_cc ]]; then
 else
 	echo "ThreadSanitizer: $tsan_cc${tsan_run[*]:+, run under: ${tsan_run[*]}}"
 	if configure_in tsan CC="$tsan_cc" --enable-tsan && build_in tsan; then
-		check_in tsan check "${tsan_run[@]}" make -j"$jobs" -C tests check TESTS=test_threads || true
+		check_in tsan check "${tsan_run[@]}" make -j"$jobs" -C tests check TESTS="test_threads test_pager_threads" || true
 	fi
 fi
