@@ -447,6 +447,37 @@ static void test_hole_stats_after_compaction_with_pins(void **state)
 	tu_close(a);
 }
 
+/* Giving pages back never reaches live objects after the regions
+ * traded space: blobs freed, then slabs grown up over their old pages
+ * (and the other way round). Both lost whole slabs or blobs to
+ * MADV_DONTNEED once: the "touched" marks were not limited to the free
+ * middle. */
+static void regions_trade_space(size_t first, size_t nfirst, size_t second, size_t nsecond)
+{
+	memlane_arena *a = tu_open("fast_lane_size=64K,slow_lane_size=2M,promotion_age=4294967296");
+	tu_obj gone[96], live[96];
+	assert_true(nfirst <= 96 && nsecond <= 96);
+	for (size_t i = 0; i < nfirst; i++)
+		tu_must_alloc(a, &gone[i], first, MEMLANE_SLOW, 0, 0, SALT);
+	for (size_t i = 0; i < nfirst; i++)
+		tu_free_obj(a, &gone[i]);
+	for (size_t i = 0; i < nsecond; i++)
+		tu_must_alloc(a, &live[i], second, MEMLANE_SLOW, 0, (uint32_t)i, SALT + 1);
+	assert_int_equal(memlane_compact(a), 0);
+	tu_verify_all(a, live, nsecond);
+	for (int round = 0; round < 70; round++) /* ml_release_idle runs every 64th cycle */
+		assert_int_equal(memlane_maintain(a), 0);
+	tu_verify_all(a, live, nsecond);
+	tu_close(a);
+}
+
+static void test_release_after_regions_trade_space(void **state)
+{
+	(void)state;
+	regions_trade_space(32 * TU_KiB, 20, 16 * TU_KiB, 92); /* blob pages, then slabs */
+	regions_trade_space(16 * TU_KiB, 92, 32 * TU_KiB, 20); /* slab pages, then blobs */
+}
+
 int main(void)
 {
 	tu_init();
@@ -461,6 +492,7 @@ int main(void)
 		cmocka_unit_test(test_maintain_threshold_slowlane),
 		cmocka_unit_test(test_alignment_through_moves),
 		cmocka_unit_test(test_hole_stats_after_compaction_with_pins),
+		cmocka_unit_test(test_release_after_regions_trade_space),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
