@@ -531,6 +531,7 @@ int ml_pager_checkpoint(memlane_arena *a)
 	c.final_seq = calloc(a->nslots ? a->nslots : 1, sizeof(*c.final_seq));
 	if (!c.final_seq)
 		return ml_err(MEMLANE_ENOMEM, "memlane_checkpoint: out of memory");
+	mdb_reader_check(st->env, NULL);
 	int rc = ml_store_write(st, "memlane_checkpoint", ckpt_txn, &c);
 	if (rc == 0) {
 		/* Committed: the bookkeeping follows the store whatever the

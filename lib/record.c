@@ -88,7 +88,8 @@ uint64_t ml_hash64(const void *data, size_t n)
 		h = (h << 31 | h >> 33) * 0x9E3779B97F4A7C15ull;
 	}
 	uint64_t w = 0;
-	memcpy(&w, p + i, n - i);
+	if (n > i)
+		memcpy(&w, p + i, n - i);
 	h ^= w * 0x165667B19E3779F9ull;
 	h ^= h >> 33;
 	h *= 0xFF51AFD7ED558CCDull;

@@ -223,6 +223,15 @@ static int open_dbis(struct ml_store *st)
 	return rc ? ml_store_err(rc, "memlane_open", st->dir) : 0;
 }
 
+/* Free the reader slots of dead processes (a memlane-dump killed inside
+ * its read transaction): a stale slot pins its snapshot's pages, and the
+ * store would grow toward store_max_size instead of reusing them. */
+static void reap_readers(struct ml_store *st)
+{
+	int dead = 0;
+	mdb_reader_check(st->env, &dead);
+}
+
 /* Open the LMDB environment in st->dir with st->env_flags. */
 static int env_open(struct ml_store *st)
 {
@@ -241,6 +250,7 @@ static int env_open(struct ml_store *st)
 	mdb_env_set_mapsize(st->env, st->map_size);
 	if ((rc = mdb_env_open(st->env, st->dir, st->env_flags, 0600)) != 0)
 		return ml_store_err(rc, "memlane_open", st->dir);
+	reap_readers(st);
 	return open_dbis(st);
 }
 
@@ -366,6 +376,7 @@ int ml_store_write(struct ml_store *st, const char *what, ml_txn_fn fn, void *ct
 		if (rc == 0)
 			return 0;
 		if (rc == MDB_MAP_FULL) {
+			reap_readers(st);
 			int g = grow_map(st, what);
 			if (g && !nudged && fn != nudge_txn) {
 				nudged = true;

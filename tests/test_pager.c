@@ -1222,11 +1222,22 @@ static void test_policy_evicts_past_threshold(void **state)
 	char dir[2200];
 	subdir(fx, "thread", dir, sizeof(dir));
 	a = open_ok(dir, LANES ",slow_lane_usage_threshold=0.5,policy_check_interval=5ms");
-	n = fill_lane(a, o, MAXN, 0.7, 0);
+	/* Allocations past the threshold wake the thread, which evicts
+	 * ahead of demand: use may never reach 0.7 here. Allocate until it
+	 * has evicted (never by the allocations themselves: the lane has
+	 * room), then let it bring use under the threshold. */
+	n = 0;
 	struct timespec nap = {0, 5 * 1000 * 1000};
-	for (int i = 0; i < 1000 && tu_stats(a).evictions == 0; i++)
-		nanosleep(&nap, NULL);
+	while (tu_stats(a).evictions == 0 && n < MAXN) {
+		must_alloc(a, &o[n], 32 * TU_KiB, MEMLANE_SLOW, 0, (uint32_t)n, RANDOM, n);
+		n++;
+		if (tu_stats(a).slow_usage >= 0.7)
+			nanosleep(&nap, NULL);
+	}
 	assert_true(tu_stats(a).evictions > 0);
+	for (int i = 0; i < 1000 && tu_stats(a).slow_usage > 0.5; i++)
+		nanosleep(&nap, NULL);
+	assert_true(tu_stats(a).slow_usage <= 0.5);
 	for (size_t i = 0; i < n; i++)
 		check(a, &o[i]);
 	close_ok(a);

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -53,8 +54,47 @@ struct object {
 static const char *progname = "memlane-dump";
 static bool json;
 static struct store *open_store; /* for die(): the reader slot goes back */
+static volatile sig_atomic_t caught; /* a signal to die of, once the slot is back */
 
 static void store_close(struct store *st);
+
+/* An open read transaction holds a slot in lock.mdb that nothing frees
+ * when the process dies (until something calls mdb_reader_check), and a
+ * running arena cannot reuse the pages of that snapshot meanwhile. So
+ * SIGINT, SIGTERM, SIGHUP and SIGPIPE (memlane-dump -l | head) only set
+ * a flag; the loops call check_signal(), which gives the slot back and
+ * then dies of the signal as if it had not been caught. */
+static void on_signal(int sig)
+{
+	caught = sig;
+	/* A signal that lands between two writes would leave the next one
+	 * blocked on a full pipe, never back in a loop to see the flag; with
+	 * standard output closed every write fails at once. */
+	close(STDOUT_FILENO);
+}
+
+static void catch_signals(void)
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal; /* no SA_RESTART: a blocked write returns */
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
+static void check_signal(void)
+{
+	if (!caught)
+		return;
+	int sig = caught;
+	if (open_store)
+		store_close(open_store);
+	signal(sig, SIG_DFL);
+	raise(sig);
+	_exit(128 + sig); /* not reached */
+}
 
 static void die(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
 static void die(int status, const char *fmt, ...)
@@ -65,11 +105,9 @@ static void die(int status, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 	va_end(ap);
-	/* An open read transaction holds a slot in lock.mdb that nothing
-	 * frees after exit; a running arena could not reuse the pages of
-	 * that snapshot. */
 	if (open_store)
-		store_close(open_store);
+		store_close(open_store); /* the reader slot goes back (see on_signal) */
+	check_signal();                  /* e.g. an interrupted open: die of the signal */
 	exit(status);
 }
 
@@ -169,16 +207,19 @@ static bool get_meta(struct store *st, const char *name, MDB_val *v)
  * copy that stopped early, a full disk) the first page past the end is
  * SIGBUS, not an error code. So compare first. The size is taken after
  * the meta page is read: LMDB writes pages before a meta names them, and
- * never shrinks the file, so a running arena cannot trip this. */
+ * never shrinks the file, so a running arena cannot trip this. fstat,
+ * not stat: a scratch arena deletes and recreates its files, and the
+ * name may no longer be the file that is mapped. */
 static void check_file_size(struct store *st, const char *path)
 {
 	MDB_envinfo info;
 	MDB_stat env;
 	struct stat sb;
-	if (mdb_env_info(st->env, &info) != 0 || mdb_env_stat(st->env, &env) != 0)
+	int fd;
+	if (mdb_env_info(st->env, &info) != 0 || mdb_env_stat(st->env, &env) != 0 || mdb_env_get_fd(st->env, &fd) != 0)
 		return; /* the calls below report what is wrong */
 	uint64_t need = ((uint64_t)info.me_last_pgno + 1) * env.ms_psize;
-	if (stat(path, &sb) != 0)
+	if (fstat(fd, &sb) != 0)
 		die(EXIT_USAGE, "'%s': %s", path, strerror(errno));
 	if ((uint64_t)sb.st_size < need)
 		die(EXIT_USAGE, "'%s' is cut short: %lld bytes, but its meta page counts %" PRIu64 " pages of %u bytes", path,
@@ -194,10 +235,16 @@ static void store_open(struct store *st, const char *dir)
 		die(EXIT_USAGE, "'%s': %s", dir, strerror(errno));
 	if (!S_ISDIR(sb.st_mode))
 		die(EXIT_USAGE, "'%s' is not a directory (a spill store is a directory)", dir);
+	snprintf(path, sizeof(path), "%s/" ML_LOCK_FILE, dir);
+	bool had_arena = stat(path, &sb) == 0;
 	snprintf(path, sizeof(path), "%s/data.mdb", dir);
-	if (stat(path, &sb) != 0)
+	if (stat(path, &sb) != 0) {
+		if (errno == ENOENT && had_arena)
+			die(EXIT_USAGE, "'%s' holds no store: an arena used it, but a scratch arena (persist=0) deletes "
+			    "its store when it closes", dir);
 		die(EXIT_USAGE, "'%s' is not a libmemlane store: no LMDB environment in it (%s: %s)", dir, path,
 		    strerror(errno));
+	}
 	int rc = mdb_env_create(&st->env);
 	if (rc)
 		die(EXIT_USAGE, "mdb_env_create: %s", mdb_strerror(rc));
@@ -287,6 +334,7 @@ static void each_object(struct store *st, object_fn fn, void *ctx)
 		if ((rc = mdb_cursor_open(st->txn, st->handles, &cur)) != 0)
 			die(EXIT_USAGE, "cannot read the handle table: %s", mdb_strerror(rc));
 		for (rc = mdb_cursor_get(cur, &key, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT)) {
+			check_signal();
 			struct ml_table_entry e;
 			struct object o = {0};
 			if (key.mv_size != 8 || ml_table_entry_parse(v.mv_data, v.mv_size, &e) != 0) {
@@ -316,6 +364,7 @@ static void each_object(struct store *st, object_fn fn, void *ctx)
 		struct object o = {0};
 		bool have = false;
 		for (rc = mdb_cursor_get(cur, &key, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT)) {
+			check_signal();
 			if (key.mv_size != 16)
 				continue;
 			memlane_handle h;
@@ -559,8 +608,10 @@ static int mode_list(struct store *st)
 	if (json)
 		printf("%s]\n", c.first ? "" : "\n");
 	if (c.damaged)
-		fprintf(stderr, "%s: %" PRIu64 " object(s) with a damaged table entry or a missing or unreadable record; run --verify\n", progname,
-		        c.damaged);
+		fprintf(stderr,
+		        "%s: %" PRIu64 " object(s) with a damaged table entry or a missing or unreadable record; "
+		        "run --verify\n",
+		        progname, c.damaged);
 	return c.damaged ? EXIT_DAMAGE : 0;
 }
 
@@ -575,6 +626,7 @@ static int mode_roots(struct store *st)
 	if (json)
 		printf("{");
 	for (rc = mdb_cursor_get(cur, &key, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT)) {
+		check_signal();
 		if (v.mv_size != 8)
 			continue;
 		memlane_handle h = ml_handle_key_parse(v.mv_data);
@@ -676,6 +728,7 @@ static memlane_handle parse_handle(const char *s)
 static void hexdump(const uint8_t *p, uint64_t n)
 {
 	for (uint64_t off = 0; off < n; off += 16) {
+		check_signal();
 		printf("%08" PRIx64 "  ", off);
 		for (uint64_t i = 0; i < 16; i++) {
 			if (off + i < n)
@@ -696,6 +749,8 @@ static void base64(const uint8_t *p, uint64_t n)
 {
 	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	for (uint64_t i = 0; i < n; i += 3) {
+		if (i % 49152 == 0)
+			check_signal();
 		uint32_t w = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) | (i + 2 < n ? p[i + 2] : 0);
 		putchar(tab[w >> 18 & 63]);
 		putchar(tab[w >> 12 & 63]);
@@ -726,12 +781,18 @@ static int mode_bytes(struct store *st, memlane_handle h, bool raw)
 		if (raw)
 			base64(buf, o.size);
 		else
-			for (uint64_t i = 0; i < o.size; i++)
+			for (uint64_t i = 0; i < o.size; i++) {
+				if (i % 65536 == 0)
+					check_signal();
 				printf("%02x", buf[i]);
+			}
 		printf("\"}\n");
 	} else if (raw) {
-		if (fwrite(buf, 1, o.size, stdout) != o.size)
-			die(EXIT_USAGE, "writing to standard output: %s", strerror(errno));
+		if (fwrite(buf, 1, o.size, stdout) != o.size) {
+			int e = errno;
+			check_signal(); /* a closed pipe: die of SIGPIPE */
+			die(EXIT_USAGE, "writing to standard output: %s", strerror(e));
+		}
 	} else {
 		hexdump(buf, o.size);
 	}
@@ -802,6 +863,7 @@ static int mode_verify(struct store *st)
 	if (rc || !d)
 		die(EXIT_USAGE, "cannot read the records: %s", rc ? mdb_strerror(rc) : "no zstd context");
 	for (rc = mdb_cursor_get(cur, &key, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT)) {
+		check_signal();
 		c.records++;
 		memlane_handle h = 0;
 		uint64_t seq = 0;
@@ -924,7 +986,9 @@ int main(int argc, char **argv)
 	/* A bad handle is a usage error: say so before touching the store. */
 	memlane_handle handle = handle_arg ? parse_handle(handle_arg) : MEMLANE_NULL;
 	struct store st = {0};
+	catch_signals();
 	store_open(&st, argv[optind]);
+	check_signal();
 	int status = 0;
 	switch (mode) {
 	case MODE_SUMMARY:
@@ -949,8 +1013,10 @@ int main(int argc, char **argv)
 	}
 	store_close(&st);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
+		check_signal(); /* a closed pipe: die of SIGPIPE, quietly */
 		fprintf(stderr, "%s: writing to standard output: %s\n", progname, strerror(errno));
 		return EXIT_USAGE;
 	}
+	check_signal();
 	return status;
 }
