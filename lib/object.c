@@ -458,6 +458,8 @@ static int copy_object(memlane_arena *a, memlane_handle h, size_t off, void *buf
 	if (to_object)
 		s->dirty = 1;
 	uint8_t *p = ml_stub_ptr(a, s) + off;
+	if (len == 0)
+		goto out; /* @buf may be NULL */
 	if (len <= ML_COPY_UNLOCKED) {
 		if (to_object)
 			memcpy(p, buf, len);

@@ -1,6 +1,6 @@
 /* root.c - named roots: entry points into an arena's objects by name.
- * Held in memory for now; the pager's store will persist them. Owns
- * a->roots. */
+ * Held in memory; checkpoints write them to the store (pager.c) and a
+ * reopen brings them back. Owns a->roots. */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>

@@ -15,6 +15,7 @@ packages=(
 	libcmocka-dev    # the unit tests
 	clang            # the second compiler in tests/run-all.sh
 	jq               # tests/test_dump.sh parses memlane-dump --json with it
+	groff-base       # tests/test_man_render.sh formats the man pages with groff
 )
 
 missing=()

@@ -178,6 +178,12 @@ step "dependencies"
 bash "$top/tests/deps.sh"
 
 step "autoreconf -fi"
+# README's first command builds in the source tree; automake then
+# refuses the separate build directories below, so that build goes.
+if [[ -f $top/config.status ]]; then
+	echo "the source tree is configured (an in-tree build): make distclean first"
+	(cd "$top" && make distclean >/dev/null) || true
+fi
 autoreconf -fi
 
 step "gcc --enable-werror: make, make check, make distcheck, make install"
