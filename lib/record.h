@@ -19,8 +19,11 @@
 #define ML_STORE_FORMAT 1
 #define ML_REC_MAGIC 0x31524c4du /* "MLR1" as little-endian bytes */
 #define ML_REC_HEADER 40
-#define ML_CODEC_RAW 0
+/* Codecs: the payload is a zstd frame either way (RFC 8878, content
+ * checksum on). STORED: raw blocks, compression did not pay or is off. */
+#define ML_CODEC_STORED 0
 #define ML_CODEC_ZSTD 1
+#define ML_FRAME_BLOCK ((size_t)128 * 1024) /* zstd's largest block */
 #define ML_TABLE_ENTRY 32 /* bytes of a "handles" value */
 
 /* Names of the meta records. */
@@ -56,6 +59,9 @@ ML_HIDDEN void ml_rec_key_parse(const uint8_t key[16], memlane_handle *h, uint64
 ML_HIDDEN void ml_handle_key(uint8_t key[8], memlane_handle h);
 ML_HIDDEN memlane_handle ml_handle_key_parse(const uint8_t key[8]);
 ML_HIDDEN uint64_t ml_hash64(const void *data, size_t n);
+ML_HIDDEN uint64_t ml_xxh64(const void *data, size_t len, uint64_t seed);
+ML_HIDDEN size_t ml_frame_stored_bound(size_t n);
+ML_HIDDEN size_t ml_frame_stored(uint8_t *dst, const void *src, size_t n);
 ML_HIDDEN int ml_rec_header_parse(const void *rec, size_t len, struct ml_rec_info *info);
 ML_HIDDEN int ml_rec_decode(ZSTD_DCtx *dctx, const void *rec, size_t len, void *dst, uint64_t size, char *why,
                             size_t whylen);

@@ -124,12 +124,12 @@ int ml_rec_encode(const memlane_arena *a, const struct ml_stub *s, const void *s
 	if (!t)
 		return ml_err(MEMLANE_ENOMEM, "cannot create a zstd context");
 	size_t size = s->size;
-	size_t bound = ZSTD_compressBound(size);
-	uint8_t *buf = codec_buf(t, ML_REC_HEADER + (bound > size ? bound : size));
+	size_t bound = ZSTD_compressBound(size), stored = ml_frame_stored_bound(size);
+	uint8_t *buf = codec_buf(t, ML_REC_HEADER + (bound > stored ? bound : stored));
 	if (!buf)
 		return ml_err(MEMLANE_ENOMEM, "no memory for a %zu-byte record buffer", ML_REC_HEADER + bound);
-	uint8_t codec = ML_CODEC_RAW;
-	size_t plen = size;
+	uint8_t codec = ML_CODEC_STORED;
+	size_t plen = 0;
 	if (a->cfg.compression == MEMLANE_COMPRESSION_ZSTD && size >= 64) {
 		ZSTD_CCtx_reset(t->cctx, ZSTD_reset_session_only);
 		ZSTD_CCtx_setParameter(t->cctx, ZSTD_c_compressionLevel, a->cfg.compression_level);
@@ -141,8 +141,8 @@ int ml_rec_encode(const memlane_arena *a, const struct ml_stub *s, const void *s
 			plen = c;
 		}
 	}
-	if (codec == ML_CODEC_RAW && size)
-		memcpy(buf + ML_REC_HEADER, src, size);
+	if (codec == ML_CODEC_STORED)
+		plen = ml_frame_stored(buf + ML_REC_HEADER, src, size);
 	ml_put32(buf + 0, ML_REC_MAGIC);
 	buf[4] = codec;
 	buf[5] = s->align_log2;

@@ -183,7 +183,7 @@ static void json_str(const char *s, size_t n)
 
 static const char *codec_name(int codec)
 {
-	return codec == ML_CODEC_ZSTD ? "zstd" : codec == ML_CODEC_RAW ? "raw" : "missing";
+	return codec == ML_CODEC_ZSTD ? "zstd" : codec == ML_CODEC_STORED ? "raw" : "missing";
 }
 
 /* ---- opening ------------------------------------------------------------- */
