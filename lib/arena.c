@@ -33,6 +33,10 @@ const char *memlane_version(void)
 /* Returns true when the pager has more to evict than @evict_max. */
 bool ml_maintain_locked(memlane_arena *a, size_t evict_max)
 {
+	/* A cycle reports nothing: a promotion or eviction that fails here
+	 * (a full store) must not replace the caller's last message. */
+	char saved[ML_ERRMSG_MAX];
+	ml_err_save(saved);
 	a->ctr.maintenance_runs++;
 	ml_promote_aged(a);
 	if (a->cfg.auto_compaction) {
@@ -50,6 +54,7 @@ bool ml_maintain_locked(memlane_arena *a, size_t evict_max)
 	bool more = ml_pager_policy(a, evict_max);
 	if (a->ctr.maintenance_runs % ML_RELEASE_EVERY == 0)
 		ml_release_idle(a);
+	ml_err_restore(saved);
 	return more;
 }
 

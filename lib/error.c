@@ -10,7 +10,7 @@
 
 #include "internal.h"
 
-static _Thread_local char ml_errbuf[512];
+static _Thread_local char ml_errbuf[ML_ERRMSG_MAX];
 
 static const char *const ml_errstr[] = {
 	[0] = "success",
@@ -61,4 +61,16 @@ int ml_err(int code, const char *fmt, ...)
 void ml_errclear(void)
 {
 	ml_errbuf[0] = '\0';
+}
+
+/* For calls that swallow the errors of their parts (a policy cycle):
+ * the caller's last message stays as it was. */
+void ml_err_save(char saved[ML_ERRMSG_MAX])
+{
+	memcpy(saved, ml_errbuf, ML_ERRMSG_MAX);
+}
+
+void ml_err_restore(const char saved[ML_ERRMSG_MAX])
+{
+	memcpy(ml_errbuf, saved, ML_ERRMSG_MAX);
 }

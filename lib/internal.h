@@ -203,6 +203,9 @@ struct memlane_arena {
 /* ---- error.c ---- */
 ML_HIDDEN int ml_err(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 ML_HIDDEN void ml_errclear(void);
+#define ML_ERRMSG_MAX 512
+ML_HIDDEN void ml_err_save(char saved[ML_ERRMSG_MAX]);
+ML_HIDDEN void ml_err_restore(const char saved[ML_ERRMSG_MAX]);
 
 /* ---- options.c ---- */
 ML_HIDDEN size_t ml_effective_margin(const memlane_config *cfg);

@@ -1752,6 +1752,14 @@ static void test_full_store(void **state)
 	while ((rc = try_alloc(a, &o[n], 64 * TU_KiB, MEMLANE_SLOW, 0, (uint32_t)n, RANDOM, n)) == 0)
 		assert_true(++n < MAXN);
 	assert_int_equal(rc, MEMLANE_ENOSPC);
+	/* A policy cycle past the usage threshold fails to evict, says
+	 * nothing, and leaves this thread's last message alone. */
+	assert_true(tu_stats(a).slow_usage > 0.9);
+	assert_int_equal(memlane_free(a, MEMLANE_NULL), MEMLANE_EHANDLE);
+	errmsg_says("null handle");
+	assert_int_equal(memlane_maintain(a), 0);
+	assert_int_equal(memlane_tick(a), 0);
+	errmsg_says("null handle");
 	size_t sp = 0;
 	while (memlane_handle_state(a, o[sp].h) != MEMLANE_STATE_SPILLED)
 		sp++;
