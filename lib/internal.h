@@ -30,6 +30,9 @@
 #define ML_GEN_MAX ((1u << ML_GEN_BITS) - 1)
 #define ML_ARENA_BITS 12
 #define ML_NIL UINT32_MAX
+/* Largest object size accepted at all (also from a store being
+ * restored); keeps every size computation far from overflow. */
+#define ML_SIZE_LIMIT ((uint64_t)1 << 48)
 
 /* Which part of the SlowLane holds an object. */
 enum ml_kind { ML_KIND_NONE = 0, ML_KIND_BLOCK = 1, ML_KIND_BLOB = 2 };
@@ -329,6 +332,7 @@ ML_HIDDEN void ml_store_remove(struct ml_store *st);
 ML_HIDDEN int ml_store_write(struct ml_store *st, const char *what, ml_txn_fn fn, void *ctx);
 ML_HIDDEN int ml_store_read_begin(struct ml_store *st, MDB_txn **t, const char *what);
 ML_HIDDEN uint64_t ml_store_bytes(struct ml_store *st);
+ML_HIDDEN int ml_store_dead_reserve(struct ml_store *st, size_t n);
 ML_HIDDEN int ml_store_dead_add(struct ml_store *st, memlane_handle h, uint64_t seq, bool at_checkpoint);
 
 /* ---- pager.c ---- */

@@ -300,6 +300,8 @@ MEMLANE_API int memlane_realloc(memlane_arena *a, memlane_handle h, size_t new_s
  *	The pointer stays valid until the next call on this arena, from any
  *	thread, that may move data (alloc, realloc, free, compact, promote,
  *	tick, maintain, ...); use memlane_pin() to keep it longer.
+ *	Writes through it must come before the next memlane_checkpoint(),
+ *	which counts the object clean (a pinned object stays dirty).
  *	With a background thread (`policy_check_interval` > 0), that thread
  *	too moves and evicts data: pin.
  *	@return the pointer, or NULL on error (memlane_errmsg() says why:

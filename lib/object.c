@@ -14,9 +14,6 @@
  * second lock round trip that pinning would cost. */
 #define ML_COPY_UNLOCKED 512
 
-/* Largest object size accepted at all; keeps every size computation far
- * from overflow. */
-#define ML_SIZE_LIMIT ((size_t)1 << 48)
 
 void ml_stub_set_place(memlane_arena *a, struct ml_stub *s, const struct ml_place *p)
 {
@@ -234,6 +231,11 @@ int memlane_free(memlane_arena *a, memlane_handle h)
 		rc = ml_err(MEMLANE_EPINNED, "memlane_free: handle 0x%016" PRIx64 " is pinned (%u pins)", h, s->pins);
 		goto out;
 	}
+	/* Room for the store's two deletes first: a free that cannot
+	 * record them must not happen (a checkpoint would keep the
+	 * object's table entry under a newer generation). */
+	if (a->store && (rc = ml_store_dead_reserve(a->store, 2)) != 0)
+		goto out;
 	if (s->state != MEMLANE_STATE_SPILLED)
 		ml_release_place(a, s);
 	ml_pager_forget(a, s);
@@ -243,6 +245,23 @@ int memlane_free(memlane_arena *a, memlane_handle h)
 out:
 	ml_unlock(a);
 	return rc;
+}
+
+/* Take one pin of @s (the caller checked the count has room). */
+static void pin_stub(memlane_arena *a, struct ml_stub *s)
+{
+	if (s->pins++ == 0)
+		a->pinned++;
+}
+
+/* Drop one pin of @s (the caller checked there is one). */
+static void unpin_stub(memlane_arena *a, struct ml_stub *s)
+{
+	if (--s->pins != 0)
+		return;
+	a->pinned--;
+	if (s->kind == ML_KIND_BLOB && a->slow.blob_pin_slop)
+		ml_slow_blob_unpinned(a);
 }
 
 /* Whether a resize to @n can stay where the object is. */
@@ -283,9 +302,9 @@ int memlane_realloc(memlane_arena *a, memlane_handle h, size_t n)
 		 * it where it is; a SlowLane object never goes back. */
 		unsigned flags = s->state == MEMLANE_STATE_FAST ? 0 : MEMLANE_SLOW;
 		struct ml_place p;
-		s->pins++;
+		pin_stub(a, s);
 		rc = ml_place_object(a, n, ml_stub_align(s), flags, &p);
-		s->pins--;
+		unpin_stub(a, s);
 		if (rc)
 			goto out;
 		uint8_t *dst = (p.state == MEMLANE_STATE_FAST ? a->fast.base : a->slow.base) + p.off;
@@ -395,8 +414,7 @@ int memlane_pin(memlane_arena *a, memlane_handle h, void **ptr)
 	}
 	if ((rc = ml_fault_in(a, s, "memlane_pin")) != 0)
 		goto out;
-	if (s->pins++ == 0)
-		a->pinned++;
+	pin_stub(a, s);
 	s->referenced = 1;
 	s->dirty = 1;
 	if (ptr)
@@ -404,16 +422,6 @@ int memlane_pin(memlane_arena *a, memlane_handle h, void **ptr)
 out:
 	ml_unlock(a);
 	return rc;
-}
-
-/* Drop one pin of @s (the caller checked there is one). */
-static void unpin_stub(memlane_arena *a, struct ml_stub *s)
-{
-	if (--s->pins != 0)
-		return;
-	a->pinned--;
-	if (s->kind == ML_KIND_BLOB && a->slow.blob_pin_slop)
-		ml_slow_blob_unpinned(a);
 }
 
 int memlane_unpin(memlane_arena *a, memlane_handle h)
@@ -460,7 +468,9 @@ static int copy_object(memlane_arena *a, memlane_handle h, size_t off, void *buf
 	uint8_t *p = ml_stub_ptr(a, s) + off;
 	if (len == 0)
 		goto out; /* @buf may be NULL */
-	if (len <= ML_COPY_UNLOCKED) {
+	/* Small copies, and an object whose pin count is full, under the
+	 * lock. */
+	if (len <= ML_COPY_UNLOCKED || s->pins == UINT16_MAX) {
 		if (to_object)
 			memcpy(p, buf, len);
 		else
@@ -470,8 +480,7 @@ static int copy_object(memlane_arena *a, memlane_handle h, size_t off, void *buf
 	/* Pinned, the object can neither move nor be freed while the lock
 	 * is dropped for the copy. */
 	uint32_t idx = ml_stub_index(a, s);
-	if (s->pins++ == 0)
-		a->pinned++;
+	pin_stub(a, s);
 	ml_unlock(a);
 	if (to_object)
 		memcpy(p, buf, len);
@@ -479,6 +488,8 @@ static int copy_object(memlane_arena *a, memlane_handle h, size_t off, void *buf
 		memcpy(buf, p, len);
 	ml_lock(a);
 	s = &a->stubs[idx]; /* the table may have grown meanwhile */
+	if (to_object)
+		s->dirty = 1; /* a checkpoint meanwhile may have written the half-copied bytes */
 	unpin_stub(a, s);
 out:
 	ml_unlock(a);

@@ -386,7 +386,7 @@ void ml_pager_forget(memlane_arena *a, struct ml_stub *s)
 	if (!a->store)
 		return;
 	memlane_handle h = ml_handle_make(a, ml_stub_index(a, s));
-	/* A failed add only leaves a record behind until the next open. */
+	/* memlane_free reserved room for both. */
 	if (s->seq && s->seq != s->ckpt_seq)
 		ml_store_dead_add(a->store, h, s->seq, false);
 	if (s->ckpt_seq)
@@ -542,7 +542,9 @@ int ml_pager_checkpoint(memlane_arena *a)
 			if (s->state == MEMLANE_STATE_INVALID)
 				continue;
 			s->seq = s->ckpt_seq = c.final_seq[i];
-			s->dirty = 0;
+			/* A pinned object may be written through its pointer
+			 * after this: it stays dirty. */
+			s->dirty = s->pins != 0;
 		}
 		st->next_seq += c.written;
 		st->checkpoints++;
@@ -669,7 +671,8 @@ static int restore_table(memlane_arena *a, MDB_txn *t)
 		memlane_handle h = ml_handle_key_parse(key.mv_data);
 		uint32_t idx = (uint32_t)h;
 		if (idx >= a->nslots || a->stubs[idx].gen != (uint32_t)((h >> 32) & ML_GEN_MAX) ||
-		    (uint32_t)(h >> 52) != a->id || a->stubs[idx].state != MEMLANE_STATE_INVALID) {
+		    (uint32_t)(h >> 52) != a->id || a->stubs[idx].state != MEMLANE_STATE_INVALID ||
+		    te.size > ML_SIZE_LIMIT || te.align_log2 < 4 || te.align_log2 > 12) {
 			rc = MDB_CORRUPTED;
 			break;
 		}

@@ -413,17 +413,28 @@ uint64_t ml_store_bytes(struct ml_store *st)
 	return n;
 }
 
-/* Remember a record to delete at the next write transaction. */
-int ml_store_dead_add(struct ml_store *st, memlane_handle h, uint64_t seq, bool table)
+/* Make room for @n more entries on the delete list. */
+int ml_store_dead_reserve(struct ml_store *st, size_t n)
 {
-	if (st->ndead == st->dead_cap) {
-		size_t cap = st->dead_cap ? st->dead_cap * 2 : 64;
-		struct ml_dead *d = realloc(st->dead, cap * sizeof(*d));
-		if (!d)
-			return ml_err(MEMLANE_ENOMEM, "out of memory for the store's delete list");
-		st->dead = d;
-		st->dead_cap = cap;
-	}
-	st->dead[st->ndead++] = (struct ml_dead){h, seq, table};
+	if (st->ndead + n <= st->dead_cap)
+		return 0;
+	size_t cap = st->dead_cap ? st->dead_cap * 2 : 64;
+	while (cap < st->ndead + n)
+		cap *= 2;
+	struct ml_dead *d = realloc(st->dead, cap * sizeof(*d));
+	if (!d)
+		return ml_err(MEMLANE_ENOMEM, "out of memory for the store's delete list");
+	st->dead = d;
+	st->dead_cap = cap;
+	return 0;
+}
+
+/* Remember a record to delete at the next write transaction. */
+int ml_store_dead_add(struct ml_store *st, memlane_handle h, uint64_t seq, bool at_checkpoint)
+{
+	int rc = ml_store_dead_reserve(st, 1);
+	if (rc)
+		return rc;
+	st->dead[st->ndead++] = (struct ml_dead){h, seq, at_checkpoint};
 	return 0;
 }

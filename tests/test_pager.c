@@ -1939,6 +1939,33 @@ static void test_compression(void **state)
 	round_trip(*state, "zstd");
 }
 
+/* A checkpoint while an object is pinned leaves it dirty: bytes written
+ * through the pinned pointer afterwards reach the store at the next
+ * eviction. (Once they did not: the eviction was "clean", and the fault-in
+ * brought back the checkpoint's bytes.) */
+static void test_checkpoint_while_pinned(void **state)
+{
+	struct fixture *fx = *state;
+	memlane_arena *a = open_ok(fx->spill, LANES ",persist=1");
+	memlane_alloc_opts opts = {MEMLANE_SLOW, 0, 7};
+	memlane_handle h;
+	assert_int_equal(memlane_alloc_ex(a, 4096, &opts, &h), 0);
+	uint8_t *p, got[4096];
+	assert_int_equal(memlane_pin(a, h, (void **)&p), 0);
+	memset(p, 'A', 4096);
+	assert_int_equal(memlane_checkpoint(a), 0);
+	memset(p, 'B', 4096);
+	assert_int_equal(memlane_unpin(a, h), 0);
+	memlane_stats s0 = tu_stats(a);
+	assert_int_equal(memlane_evict(a, h), 0);
+	assert_int_equal(tu_stats(a).dirty_evictions, s0.dirty_evictions + 1);
+	assert_int_equal(memlane_read(a, h, 0, got, sizeof(got)), 0);
+	for (size_t i = 0; i < sizeof(got); i++)
+		if (got[i] != 'B')
+			fail_msg("byte %zu is '%c' after eviction and fault-in, written 'B'", i, got[i]);
+	close_ok(a);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, fixture_teardown)
 
 int main(void)
@@ -1952,6 +1979,7 @@ int main(void)
 		T(test_fault_in_prefetch_try_get_idempotent),
 		T(test_clean_and_dirty),
 		T(test_clean_after_checkpoint),
+		T(test_checkpoint_while_pinned),
 		T(test_pinned_and_nospill_stay),
 		T(test_cold_spill_first),
 		T(test_policy_evicts_past_threshold),
