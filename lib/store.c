@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <zstd.h>
@@ -100,9 +101,22 @@ static uint8_t *codec_buf(struct ml_codec_tls *t, size_t n)
 /* ---- errors -------------------------------------------------------------- */
 
 /* Map an LMDB or errno code to a memlane code, with a sentence. */
+/* LMDB reports a short write (what a full file system gives) as EIO.
+ * Tell the two apart by the space left where the store lives. */
+static bool disk_full(const char *dir)
+{
+	struct statvfs v;
+	if (statvfs(dir, &v) != 0)
+		return false;
+	return (uint64_t)v.f_bavail * v.f_frsize < ((uint64_t)64 << 20); /* less than a batch or so */
+}
+
 int ml_store_err(int rc, const char *what, const char *dir)
 {
 	int code = MEMLANE_ESTORE;
+	if (rc == EIO && disk_full(dir))
+		return ml_err(MEMLANE_ENOSPC, "%s: spill store '%s': the file system is full (a write came up short)",
+		              what, dir);
 	if (rc == ENOSPC || rc == EDQUOT || rc == MDB_MAP_FULL)
 		code = MEMLANE_ENOSPC;
 	else if (rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND || rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH ||

@@ -37,6 +37,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -110,9 +111,14 @@ static int fixture_setup(void **state)
 	return 0;
 }
 
+static void subdir(const struct fixture *fx, const char *name, char *out, size_t n);
+
 static int fixture_teardown(void **state)
 {
 	struct fixture *fx = *state;
+	char mnt[2200];
+	subdir(fx, "tmpfs", mnt, sizeof(mnt));
+	umount2(mnt, MNT_DETACH); /* test_full_disk's, if it failed half-way */
 	int rc = rm_rf(fx->root);
 	if (rc != 0)
 		fprintf(stderr, "cannot remove %s\n", fx->root);
@@ -1966,6 +1972,58 @@ static void test_checkpoint_while_pinned(void **state)
 	close_ok(a);
 }
 
+/* A real full file system: a 3 MiB tmpfs (as root, where mount works;
+ * skipped otherwise). LMDB reports the short write as EIO; the arena
+ * says MEMLANE_ENOSPC, loses nothing, goes on once there is room, and a
+ * persistent store reopens as a checkpoint. */
+static void test_full_disk(void **state)
+{
+	struct fixture *fx = *state;
+	char mnt[2200], dir[2300];
+	subdir(fx, "tmpfs", mnt, sizeof(mnt));
+	snprintf(dir, sizeof(dir), "%s/store", mnt);
+	if (geteuid() != 0 || mkdir(mnt, 0700) != 0 || mount("tmpfs", mnt, "tmpfs", 0, "size=3m") != 0) {
+		skip();
+		return;
+	}
+	enum { MAXN = 200, KEEP = 8 };
+	pobj o[MAXN];
+	size_t n = 0;
+	memlane_arena *a = open_ok(dir, LANES ",persist=1");
+	for (; n < KEEP; n++)
+		must_alloc(a, &o[n], 64 * TU_KiB, MEMLANE_SLOW, 0, (uint32_t)n, RANDOM, n);
+	assert_int_equal(memlane_checkpoint(a), 0);
+	int rc;
+	while ((rc = try_alloc(a, &o[n], 64 * TU_KiB, MEMLANE_SLOW, 0, (uint32_t)n, RANDOM, n)) == 0)
+		assert_true(++n < MAXN);
+	if (rc != MEMLANE_ENOSPC)
+		fail_msg("allocation with the disk full: %d (%s), expected MEMLANE_ENOSPC", rc, memlane_errmsg());
+	errmsg_says("full");
+	/* Room in the lane again: free the resident objects written since
+	 * the checkpoint; every other object comes back intact. */
+	size_t live = KEEP;
+	for (size_t i = KEEP; i < n; i++) {
+		if (memlane_handle_state(a, o[i].h) == MEMLANE_STATE_SPILLED) {
+			o[live++] = o[i];
+			continue;
+		}
+		check_resident(a, &o[i]);
+		free_obj(a, &o[i]);
+	}
+	for (size_t i = 0; i < live; i++)
+		check(a, &o[i]);
+	rc = memlane_close(a); /* its checkpoint may not fit */
+	assert_true(rc == 0 || rc == MEMLANE_ENOSPC);
+	assert_int_equal(mount("tmpfs", mnt, "tmpfs", MS_REMOUNT, "size=64m"), 0);
+	a = open_ok(dir, LANES ",persist=1");
+	size_t want = rc == 0 ? live : KEEP;
+	assert_int_equal(tu_stats(a).objects, want);
+	for (size_t i = 0; i < want; i++)
+		check(a, &o[i]);
+	close_ok(a);
+	assert_int_equal(umount(mnt), 0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, fixture_teardown)
 
 int main(void)
@@ -1990,6 +2048,7 @@ int main(void)
 		T(test_scratch_empty_on_reopen),
 		T(test_damaged_records),
 		T(test_full_store),
+		T(test_full_disk),
 		T(test_compression),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
