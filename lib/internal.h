@@ -313,6 +313,7 @@ ML_HIDDEN size_t ml_promote_aged(memlane_arena *a);
 ML_HIDDEN size_t ml_promote_oldest(memlane_arena *a, size_t want_bytes);
 
 /* ---- object.c ---- */
+ML_HIDDEN int ml_slow_place(memlane_arena *a, size_t size, size_t align, bool use_margin, struct ml_place *p);
 ML_HIDDEN int ml_place_object(memlane_arena *a, size_t size, size_t align, unsigned flags, struct ml_place *p);
 ML_HIDDEN void ml_release_place(memlane_arena *a, struct ml_stub *s);
 ML_HIDDEN void ml_stub_set_place(memlane_arena *a, struct ml_stub *s, const struct ml_place *p);
@@ -339,6 +340,7 @@ ML_HIDDEN int ml_store_dead_add(struct ml_store *st, memlane_handle h, uint64_t 
 ML_HIDDEN int ml_pager_open(memlane_arena *a, const char *dir);
 ML_HIDDEN int ml_pager_close(memlane_arena *a);
 ML_HIDDEN int ml_pager_make_room(memlane_arena *a, size_t bytes);
+ML_HIDDEN bool ml_pager_over_threshold(const memlane_arena *a);
 ML_HIDDEN bool ml_pager_policy(memlane_arena *a, size_t max_bytes);
 ML_HIDDEN int ml_fault_in(memlane_arena *a, struct ml_stub *s, const char *what);
 ML_HIDDEN int ml_evict_one(memlane_arena *a, struct ml_stub *s, const char *what);

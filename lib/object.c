@@ -52,37 +52,42 @@ static int no_room(memlane_arena *a, size_t size, size_t align)
 
 /* Compact only when it can win back enough: a full lane of live
  * objects would otherwise be slid around on every failed call. */
-static int slow_alloc_compacting(memlane_arena *a, size_t size, size_t align, struct ml_place *p)
+static int slow_alloc_compacting(memlane_arena *a, size_t size, size_t align, bool use_margin,
+                                 struct ml_place *p)
 {
-	int rc = ml_slow_alloc(a, size, align, false, p);
-	if (rc == MEMLANE_ENOMEM && a->cfg.auto_compaction && ml_slow_compaction_helps(a, size, align, false)) {
+	int rc = ml_slow_alloc(a, size, align, use_margin, p);
+	if (rc == MEMLANE_ENOMEM && a->cfg.auto_compaction && ml_slow_compaction_helps(a, size, align, use_margin)) {
 		ml_compact_slow(a);
-		rc = ml_slow_alloc(a, size, align, false, p);
+		rc = ml_slow_alloc(a, size, align, use_margin, p);
 	}
 	return rc;
 }
 
-/* A SlowLane place: compact, then evict to the store, until it fits or
- * nothing more can go. A store failure (full disk) is returned as is. */
-static int place_slow(memlane_arena *a, size_t size, size_t align, struct ml_place *p)
+/* A SlowLane place for new objects, fault-ins and promotions: compact,
+ * then evict to the store, until it fits or nothing more can go. A store
+ * failure (full disk) is returned as is. Eviction takes SlowLane objects
+ * only, so the object being placed is never one of them. */
+int ml_slow_place(memlane_arena *a, size_t size, size_t align, bool use_margin, struct ml_place *p)
 {
-	int rc = slow_alloc_compacting(a, size, align, p);
+	int rc = slow_alloc_compacting(a, size, align, use_margin, p);
 	while (rc == MEMLANE_ENOMEM && a->store) {
-		int e = ml_pager_make_room(a, size + align + a->slow.margin);
+		int e = ml_pager_make_room(a, size + align + (use_margin ? 0 : a->slow.margin));
 		if (e)
 			return e;
-		rc = slow_alloc_compacting(a, size, align, p);
+		rc = slow_alloc_compacting(a, size, align, use_margin, p);
 	}
-	if (rc == 0 && a->store) {
-		/* Past the usage threshold: evict ahead of the next request,
-		 * here or (when there is one) in the background thread. */
-		size_t reserved = a->slow.block_reserved + a->slow.blob_reserved;
-		if ((double)reserved > a->cfg.slow_lane_usage_threshold * (double)a->slow.size) {
-			if (a->thread_running && !a->policy_wanted) {
-				a->policy_wanted = true;
-				pthread_cond_signal(&a->wake);
-			}
-		}
+	return rc;
+}
+
+static int place_slow(memlane_arena *a, size_t size, size_t align, struct ml_place *p)
+{
+	int rc = ml_slow_place(a, size, align, false, p);
+	/* Past the usage threshold: the background thread, when there is
+	 * one, evicts ahead of the next request (tick and maintain do
+	 * otherwise). */
+	if (rc == 0 && a->thread_running && !a->policy_wanted && ml_pager_over_threshold(a)) {
+		a->policy_wanted = true;
+		pthread_cond_signal(&a->wake);
 	}
 	return rc;
 }

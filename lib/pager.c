@@ -253,14 +253,19 @@ int ml_pager_make_room(memlane_arena *a, size_t bytes)
  * so the background thread can let go of the lock between batches;
  * returns true when more is left to do. Errors are left for the
  * foreground, which meets them when it needs the room. */
+bool ml_pager_over_threshold(const memlane_arena *a)
+{
+	const struct ml_slow *sl = &a->slow;
+	size_t reserved = sl->block_reserved + sl->blob_reserved;
+	return a->store && (double)reserved > a->cfg.slow_lane_usage_threshold * (double)sl->size;
+}
+
 bool ml_pager_policy(memlane_arena *a, size_t max_bytes)
 {
-	if (!a->store)
+	if (!ml_pager_over_threshold(a))
 		return false;
 	const struct ml_slow *sl = &a->slow;
 	size_t reserved = sl->block_reserved + sl->blob_reserved;
-	if ((double)reserved <= a->cfg.slow_lane_usage_threshold * (double)sl->size)
-		return false;
 	double target = a->cfg.slow_lane_usage_threshold * (double)sl->size - (double)(sl->size / 32);
 	double by_margin = (double)(sl->size - sl->margin);
 	if (by_margin < target)
@@ -325,7 +330,6 @@ int ml_fault_in(memlane_arena *a, struct ml_stub *s, const char *what)
 	int rc = ml_place_object(a, s->size, ml_stub_align(s), MEMLANE_SLOW, &p);
 	if (rc)
 		return rc;
-	s = &a->stubs[idx];
 	MDB_txn *t = NULL;
 	if ((rc = ml_store_read_begin(a->store, &t, what)) != 0)
 		goto undo;

@@ -17,24 +17,7 @@ int ml_promote(memlane_arena *a, struct ml_stub *s, bool use_margin)
 		return MEMLANE_EPINNED;
 	struct ml_place p;
 	size_t align = ml_stub_align(s);
-	int rc = ml_slow_alloc(a, s->size, align, use_margin, &p);
-	if (rc == MEMLANE_ENOMEM && a->cfg.auto_compaction && ml_slow_compaction_helps(a, s->size, align, use_margin)) {
-		ml_compact_slow(a);
-		rc = ml_slow_alloc(a, s->size, align, use_margin, &p);
-	}
-	/* With a store, cold SlowLane objects make way (never @s: it is
-	 * on a FastLane list, and the pager only takes SlowLane ones). */
-	while (rc == MEMLANE_ENOMEM && a->store) {
-		int e = ml_pager_make_room(a, s->size + align + (use_margin ? 0 : a->slow.margin));
-		if (e)
-			return e;
-		rc = ml_slow_alloc(a, s->size, align, use_margin, &p);
-		if (rc == MEMLANE_ENOMEM && a->cfg.auto_compaction &&
-		    ml_slow_compaction_helps(a, s->size, align, use_margin)) {
-			ml_compact_slow(a);
-			rc = ml_slow_alloc(a, s->size, align, use_margin, &p);
-		}
-	}
+	int rc = ml_slow_place(a, s->size, align, use_margin, &p); /* compacts, evicts */
 	if (rc)
 		return rc;
 	memcpy(a->slow.base + p.off, a->fast.base + s->off, s->size);

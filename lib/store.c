@@ -381,7 +381,7 @@ int ml_store_write(struct ml_store *st, const char *what, ml_txn_fn fn, void *ct
 		MDB_txn *t;
 		int rc = mdb_txn_begin(st->env, NULL, 0, &t);
 		if (rc)
-			return rc == MDB_MAP_RESIZED ? ml_store_err(rc, what, st->dir) : ml_store_err(rc, what, st->dir);
+			return ml_store_err(rc, what, st->dir);
 		rc = fn(t, ctx);
 		if (rc == 0)
 			rc = mdb_txn_commit(t);
