@@ -825,30 +825,16 @@ struct fixture {
 
 static char *make_temp_dir(void)
 {
-	const char *tmp = getenv("TMPDIR");
 	char path[4096];
-	snprintf(path, sizeof(path), "%s/memlane-crash-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	assert_non_null(mkdtemp(path));
+	assert_int_equal(tu_mkdtemp(path, sizeof(path), "crash"), 0);
 	char *dir = strdup(path);
 	assert_non_null(dir);
 	return dir;
 }
 
-/* The spill directory holds only files (data.mdb, lock.mdb, memlane.lock). */
 static void remove_temp_dir(char *dir)
 {
-	DIR *d = opendir(dir);
-	assert_non_null(d);
-	struct dirent *de;
-	while ((de = readdir(d)) != NULL) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		char path[4096];
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		assert_int_equal(unlink(path), 0);
-	}
-	closedir(d);
-	assert_int_equal(rmdir(dir), 0);
+	assert_int_equal(tu_rm_rf(dir), 0);
 	free(dir);
 }
 

@@ -64,45 +64,12 @@ struct fixture {
 	char spill[2100]; /* root/spill: memlane_open creates it */
 };
 
-/* Remove @path and everything below it; symlinks are removed, never
- * followed. */
-static int rm_rf(const char *path)
-{
-	struct stat st;
-	if (lstat(path, &st) != 0)
-		return errno == ENOENT ? 0 : -1;
-	if (!S_ISDIR(st.st_mode))
-		return unlink(path);
-	DIR *d = opendir(path);
-	if (!d)
-		return -1;
-	int rc = 0;
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		char child[4096];
-		int n = snprintf(child, sizeof(child), "%s/%s", path, e->d_name);
-		if (n < 0 || (size_t)n >= sizeof(child) || rm_rf(child) != 0)
-			rc = -1;
-	}
-	closedir(d);
-	if (rmdir(path) != 0)
-		rc = -1;
-	return rc;
-}
-
 static int fixture_setup(void **state)
 {
 	struct fixture *fx = calloc(1, sizeof(*fx));
 	if (!fx)
 		return -1;
-	const char *tmp = getenv("TMPDIR");
-	if (!tmp || !*tmp)
-		tmp = "/tmp";
-	snprintf(fx->root, sizeof(fx->root), "%s/memlane-pager-XXXXXX", tmp);
-	if (!mkdtemp(fx->root)) {
-		fprintf(stderr, "mkdtemp(%s): %s\n", fx->root, strerror(errno));
+	if (tu_mkdtemp(fx->root, sizeof(fx->root), "pager") != 0) {
 		free(fx);
 		return -1;
 	}
@@ -119,7 +86,7 @@ static int fixture_teardown(void **state)
 	char mnt[2200];
 	subdir(fx, "tmpfs", mnt, sizeof(mnt));
 	umount2(mnt, MNT_DETACH); /* test_full_disk's, if it failed half-way */
-	int rc = rm_rf(fx->root);
+	int rc = tu_rm_rf(fx->root);
 	if (rc != 0)
 		fprintf(stderr, "cannot remove %s\n", fx->root);
 	free(fx);

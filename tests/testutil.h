@@ -12,6 +12,8 @@
 #ifndef MEMLANE_TESTUTIL_H
 #define MEMLANE_TESTUTIL_H
 
+#include <dirent.h>
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -333,6 +336,49 @@ static inline char *tu_slurp(FILE *f)
 	assert_int_equal(got, (size_t)n);
 	s[n] = '\0';
 	return s;
+}
+
+/* ---- temporary directories ---------------------------------------------- */
+
+/* Make $TMPDIR/memlane-@name-XXXXXX (or under /tmp) into @out.
+ * 0, or -1 with a message on stderr. */
+static inline int tu_mkdtemp(char *out, size_t n, const char *name)
+{
+	const char *tmp = getenv("TMPDIR");
+	int len = snprintf(out, n, "%s/memlane-%s-XXXXXX", tmp && *tmp ? tmp : "/tmp", name);
+	if (len < 0 || (size_t)len >= n || !mkdtemp(out)) {
+		fprintf(stderr, "mkdtemp(%s): %s\n", out, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Remove @path and everything below it; symlinks are removed, never
+ * followed. 0, or -1 when something stayed. */
+static inline int tu_rm_rf(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) != 0)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISDIR(st.st_mode))
+		return unlink(path);
+	DIR *d = opendir(path);
+	if (!d)
+		return -1;
+	int rc = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		char child[4096];
+		int n = snprintf(child, sizeof(child), "%s/%s", path, e->d_name);
+		if (n < 0 || (size_t)n >= sizeof(child) || tu_rm_rf(child) != 0)
+			rc = -1;
+	}
+	closedir(d);
+	if (rmdir(path) != 0)
+		rc = -1;
+	return rc;
 }
 
 #endif /* MEMLANE_TESTUTIL_H */
