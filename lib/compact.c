@@ -51,7 +51,7 @@ static struct ml_ref *collect(memlane_arena *a, const struct ml_list *l, const s
 static void move_bytes(memlane_arena *a, uint8_t *base, struct ml_stub *s, uint64_t dst)
 {
 	memmove(base + dst, base + s->off, s->size);
-	s->off = dst;
+	ML_PUBLISH(s->off, dst);
 	a->ctr.moved_objects++;
 	a->ctr.moved_bytes += s->size;
 }

@@ -6,6 +6,7 @@
  * never reaches object memory. Owns a->stubs and the free slot list;
  * never touches lane memory. */
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,41 +50,82 @@ uint32_t ml_arena_id_next(void)
 	return 0;
 }
 
+/* The handle table lives in one reservation of address space, grown in
+ * place, so a stub never moves: memlane_get reads it without the lock
+ * while another thread allocates. The reservation is as large as the
+ * handle format allows (2^32 - 1 slots); where the address space is
+ * limited (ulimit -v) it is halved until it fits. */
+static int ml_slots_reserve(memlane_arena *a)
+{
+	size_t bytes = (size_t)(ML_NIL - 1) * sizeof(struct ml_stub);
+	size_t page = ml_os_page();
+	for (; bytes >= ML_SLOTS_MIN_RESERVE * sizeof(struct ml_stub); bytes /= 2) {
+		bytes = ml_align_down(bytes, page);
+		void *p = ml_os_reserve(bytes);
+		if (p) {
+			a->stubs_reserved = bytes;
+			__atomic_store_n(&a->stubs, (struct ml_stub *)p, __ATOMIC_RELEASE);
+			return 0;
+		}
+	}
+	return ml_err(MEMLANE_ENOMEM, "cannot reserve address space for the handle table (%zu slots)",
+	              (size_t)ML_SLOTS_MIN_RESERVE);
+}
+
 static int ml_slots_grow(memlane_arena *a)
 {
-	if (a->slots_cap == ML_NIL - 1)
+	if (!a->stubs) {
+		int rc = ml_slots_reserve(a);
+		if (rc)
+			return rc;
+	}
+	uint64_t limit = a->stubs_reserved / sizeof(struct ml_stub);
+	if (limit > ML_NIL - 1)
+		limit = ML_NIL - 1;
+	if (a->slots_cap >= limit)
 		return ml_err(MEMLANE_ENOMEM, "handle table full (%u slots)", a->slots_cap);
 	uint64_t want = a->slots_cap ? (uint64_t)a->slots_cap * 2 : 1024;
-	if (want > ML_NIL - 1)
-		want = ML_NIL - 1;
-	struct ml_stub *n = realloc(a->stubs, (size_t)want * sizeof(*n));
-	if (!n)
+	if (want > limit)
+		want = limit;
+	size_t page = ml_os_page();
+	size_t have = ml_align_up((size_t)a->slots_cap * sizeof(struct ml_stub), page);
+	size_t need = ml_align_up((size_t)want * sizeof(struct ml_stub), page);
+	if (need > a->stubs_reserved)
+		need = a->stubs_reserved;
+	if (need > have && !ml_os_commit((uint8_t *)a->stubs + have, need - have))
 		return ml_err(MEMLANE_ENOMEM, "cannot grow the handle table to %" PRIu64 " slots", want);
-	a->stubs = n;
 	a->slots_cap = (uint32_t)want;
 	return 0;
 }
 
 /* Take a free slot (LIFO, for cache warmth) or a new one. The stub comes
- * back with its generation set and every other field zero. */
+ * back with its generation set and every other field zero. A new slot
+ * is zero already (fresh pages); a reused one is cleared field by field,
+ * since memlane_get may be reading its first 16 bytes right now. */
 int ml_slot_alloc(memlane_arena *a, uint32_t *idx)
 {
 	uint32_t i = a->free_slot;
+	struct ml_stub *s;
 	if (i != ML_NIL) {
-		a->free_slot = (uint32_t)a->stubs[i].off;
+		s = &a->stubs[i];
+		a->free_slot = (uint32_t)s->off;
+		ML_PUBLISH(s->off, 0);
+		ML_PUBLISH(s->referenced, 0);
+		ML_PUBLISH(s->dirty, 0);
+		s->kind = 0;
+		memset(&s->size, 0, sizeof(*s) - offsetof(struct ml_stub, size));
 	} else {
 		if (a->nslots == a->slots_cap) {
 			int rc = ml_slots_grow(a);
 			if (rc)
 				return rc;
 		}
-		i = a->nslots++;
-		a->stubs[i].gen = 1;
+		i = a->nslots;
+		s = &a->stubs[i];
+		ML_PUBLISH(s->gen, 1);
+		ML_PUBLISH(a->nslots, i + 1);
 	}
-	uint32_t gen = a->stubs[i].gen;
-	memset(&a->stubs[i], 0, sizeof(a->stubs[i]));
-	a->stubs[i].gen = gen;
-	a->stubs[i].prev = a->stubs[i].next = ML_NIL;
+	s->prev = s->next = ML_NIL;
 	*idx = i;
 	return 0;
 }
@@ -94,20 +136,21 @@ int ml_slot_alloc(memlane_arena *a, uint32_t *idx)
 void ml_slot_free(memlane_arena *a, uint32_t idx)
 {
 	struct ml_stub *s = &a->stubs[idx];
-	s->state = MEMLANE_STATE_INVALID;
-	s->gen++;
+	ML_PUBLISH(s->state, MEMLANE_STATE_INVALID);
+	ML_PUBLISH(s->gen, s->gen + 1);
 	if (s->gen >= ML_GEN_MAX) {
 		a->retired_slots++;
 		return;
 	}
-	s->off = a->free_slot;
+	ML_PUBLISH(s->off, (uint64_t)a->free_slot);
 	a->free_slot = idx;
 }
 
 void ml_slots_fini(memlane_arena *a)
 {
-	free(a->stubs);
+	ml_os_unmap(a->stubs, a->stubs_reserved);
 	a->stubs = NULL;
+	a->stubs_reserved = 0;
 	a->nslots = a->slots_cap = 0;
 	a->free_slot = ML_NIL;
 }

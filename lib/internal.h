@@ -30,6 +30,8 @@
 #define ML_GEN_MAX ((1u << ML_GEN_BITS) - 1)
 #define ML_ARENA_BITS 12
 #define ML_NIL UINT32_MAX
+/* The handle table's reservation is never smaller than this many slots. */
+#define ML_SLOTS_MIN_RESERVE ((size_t)1 << 20)
 /* Largest object size accepted at all (also from a store being
  * restored); keeps every size computation far from overflow. */
 #define ML_SIZE_LIMIT ((uint64_t)1 << 48)
@@ -37,30 +39,47 @@
 /* Which part of the SlowLane holds an object. */
 enum ml_kind { ML_KIND_NONE = 0, ML_KIND_BLOCK = 1, ML_KIND_BLOB = 2 };
 
+/* A stub's state while ml_stub_set_place changes its place: neither
+ * lane, so a reader without the lock takes the locked path. */
+#define ML_STATE_MOVING 0xff
+
 /* Internal stub flags, above the public MEMLANE_* allocation flags. */
 #define ML_FLAG_PUBLIC_MASK (MEMLANE_ZERO | MEMLANE_FAST | MEMLANE_SLOW | MEMLANE_NOSPILL | MEMLANE_COLD)
 
-/* One slot of the handle table: where an object's bytes are. */
+/* One slot of the handle table: where an object's bytes are.
+ *
+ * The first 16 bytes are what memlane_get reads without the lock (see
+ * ml_get_unlocked): off, gen, state and the two flags it needs set.
+ * Code holding the lock writes those five fields with ML_PUBLISH, so a
+ * reader without the lock never sees a torn or reordered value. */
 struct ml_stub {
-	uint64_t off;   /* offset in its lane; on the free slot list: next free slot */
-	uint64_t size;  /* object bytes */
-	uint64_t cap;   /* bytes reserved for it: class size or blob extent */
-	uint64_t birth; /* arena tick at allocation (promotion age) */
-	uint32_t gen;   /* generation; the handle must carry the same */
+	uint64_t off;       /* offset in its lane; on the free slot list: next free slot */
+	uint32_t gen;       /* generation; the handle must carry the same */
+	uint8_t state;      /* memlane_state; INVALID when the slot is free */
+	uint8_t referenced; /* touched since the policy last looked */
+	uint8_t dirty;      /* RAM bytes differ from record seq (or there is none) */
+	uint8_t kind;       /* enum ml_kind, for SlowLane objects */
+	uint64_t size;      /* object bytes */
+	uint64_t cap;       /* bytes reserved for it: class size or blob extent */
+	uint64_t birth;     /* arena tick at allocation (promotion age) */
 	uint32_t tag;
 	uint32_t prev, next; /* links in the lane list the object is on */
 	uint16_t pins;
-	uint8_t state; /* memlane_state; INVALID when the slot is free */
 	uint8_t align_log2;
-	uint8_t flags; /* MEMLANE_ZERO / NOSPILL / COLD as allocated */
-	uint8_t kind;  /* enum ml_kind, for SlowLane objects */
-	uint8_t cls;   /* size class (FastLane blocks, SlowLane blocks) */
-	uint8_t referenced; /* touched since the policy last looked */
-	uint8_t dirty;      /* RAM bytes differ from record seq (or there is none) */
-	uint8_t picked;     /* chosen as a victim by the eviction in progress */
+	uint8_t flags;  /* MEMLANE_ZERO / NOSPILL / COLD as allocated */
+	uint8_t cls;    /* size class (FastLane blocks, SlowLane blocks) */
+	uint8_t picked; /* chosen as a victim by the eviction in progress */
 	uint64_t seq;       /* latest store record of this object; 0: none */
 	uint64_t ckpt_seq;  /* the record the last checkpoint's handle table names; 0: none */
 };
+
+/* Store a field that memlane_get may read without the lock (a stub's
+ * off, gen, state, referenced, dirty; the arena's nslots). A release
+ * store is a plain store on x86-64; it keeps the compiler from tearing
+ * or reordering it, and tells ThreadSanitizer the race is intended. */
+#define ML_PUBLISH(field, value) __atomic_store_n(&(field), (value), __ATOMIC_RELEASE)
+/* The reader's side of ML_PUBLISH. */
+#define ML_PEEK(field) __atomic_load_n(&(field), __ATOMIC_ACQUIRE)
 
 /* An intrusive doubly-linked list of stubs, by slot index. */
 struct ml_list {
@@ -172,7 +191,8 @@ struct memlane_arena {
 	memlane_config cfg;
 	uint32_t id;
 
-	struct ml_stub *stubs;
+	struct ml_stub *stubs;   /* a reserved mapping: never moves, so readers need no lock */
+	size_t stubs_reserved;   /* bytes of address space reserved for it */
 	uint32_t nslots, slots_cap;
 	uint32_t free_slot;
 	uint64_t retired_slots;
@@ -218,6 +238,8 @@ ML_HIDDEN const char *ml_fmt_size(char *buf, size_t n, uint64_t v);
 /* ---- os.c ---- */
 ML_HIDDEN void *ml_os_map(size_t size);
 ML_HIDDEN void ml_os_unmap(void *p, size_t size);
+ML_HIDDEN void *ml_os_reserve(size_t size);
+ML_HIDDEN bool ml_os_commit(void *p, size_t size);
 ML_HIDDEN size_t ml_os_release(uint8_t *base, size_t from, size_t to);
 ML_HIDDEN size_t ml_os_page(void);
 

@@ -15,13 +15,17 @@
 #define ML_COPY_UNLOCKED 512
 
 
+/* Place @s at @p. A reader without the lock (ml_get_unlocked) must never
+ * pair the old state with the new offset: the state goes to MOVING
+ * first, then the offset, then the final state. */
 void ml_stub_set_place(memlane_arena *a, struct ml_stub *s, const struct ml_place *p)
 {
-	s->state = p->state;
+	ML_PUBLISH(s->state, ML_STATE_MOVING);
 	s->kind = p->kind;
 	s->cls = p->cls;
-	s->off = p->off;
 	s->cap = p->cap;
+	ML_PUBLISH(s->off, p->off);
+	ML_PUBLISH(s->state, p->state);
 	ml_list_push(a, ml_stub_list(a, s), ml_stub_index(a, s));
 	if (p->state == MEMLANE_STATE_FAST)
 		a->fast.used_bytes += s->size;
@@ -185,8 +189,8 @@ int memlane_alloc_ex(memlane_arena *a, size_t size, const memlane_alloc_opts *op
 	s->flags = (uint8_t)(o->flags & (MEMLANE_ZERO | MEMLANE_NOSPILL | MEMLANE_COLD));
 	s->align_log2 = (uint8_t)log2_of(align);
 	s->birth = a->tick;
-	s->referenced = 1;
-	s->dirty = 1;
+	ML_PUBLISH(s->referenced, 1);
+	ML_PUBLISH(s->dirty, 1);
 	ml_stub_set_place(a, s, &p);
 	if (o->flags & MEMLANE_ZERO)
 		memset(ml_stub_ptr(a, s), 0, size);
@@ -327,8 +331,8 @@ int memlane_realloc(memlane_arena *a, memlane_handle h, size_t n)
 	s->size = n;
 	if ((s->flags & MEMLANE_ZERO) && n > old)
 		memset(ml_stub_ptr(a, s) + old, 0, n - old);
-	s->referenced = 1;
-	s->dirty = 1;
+	ML_PUBLISH(s->referenced, 1);
+	ML_PUBLISH(s->dirty, 1);
 	a->ctr.reallocs++;
 out:
 	ml_unlock(a);
@@ -358,10 +362,44 @@ static void *reach(memlane_arena *a, memlane_handle h, const char *what, enum ml
 		if ((*rc = ml_fault_in(a, s, what)) != 0)
 			return NULL;
 	}
-	s->referenced = 1;
+	ML_PUBLISH(s->referenced, 1);
 	if (how != ML_REACH_READ)
-		s->dirty = 1;
+		ML_PUBLISH(s->dirty, 1);
 	return ml_stub_ptr(a, s);
+}
+
+/* The pointer to a resident object's bytes, read without the lock, or
+ * NULL when the locked path must decide: a spilled, moving, invalid or
+ * foreign handle, or one whose referenced bit (and, for a writable
+ * pointer, dirty bit) the pager has cleared and which must be set again
+ * under the lock.
+ *
+ * Safe against a concurrent writer because the stubs never move (a
+ * reserved mapping), a stub's off/gen/state/flags are published with
+ * release stores, and the generation and state read before the offset
+ * are read again after it: a free, a reuse of the slot, an eviction or a
+ * move to the other lane in between changes one of them, and the
+ * reader falls back to the lock. A move inside a lane (compaction)
+ * publishes the offset after the bytes are copied, so either offset is
+ * a valid place of the bytes at the moment it was read; the contract
+ * already says the pointer lasts only until another thread moves data. */
+static inline void *ml_get_unlocked(memlane_arena *a, memlane_handle h, bool writable)
+{
+	uint32_t idx = (uint32_t)h;
+	if ((uint32_t)(h >> 52) != a->id || idx >= ML_PEEK(a->nslots))
+		return NULL;
+	struct ml_stub *s = &ML_PEEK(a->stubs)[idx];
+	uint32_t gen = ML_PEEK(s->gen);
+	uint8_t state = ML_PEEK(s->state);
+	if (gen != (uint32_t)((h >> 32) & ML_GEN_MAX) ||
+	    (state != MEMLANE_STATE_FAST && state != MEMLANE_STATE_SLOW))
+		return NULL;
+	if (!ML_PEEK(s->referenced) || (writable && !ML_PEEK(s->dirty)))
+		return NULL;
+	uint64_t off = ML_PEEK(s->off);
+	if (ML_PEEK(s->gen) != gen || ML_PEEK(s->state) != state)
+		return NULL;
+	return (state == MEMLANE_STATE_FAST ? a->fast.base : a->slow.base) + off;
 }
 
 void *memlane_get(memlane_arena *a, memlane_handle h)
@@ -370,9 +408,12 @@ void *memlane_get(memlane_arena *a, memlane_handle h)
 		ml_err(MEMLANE_EINVAL, "memlane_get: arena is NULL");
 		return NULL;
 	}
+	void *p = ml_get_unlocked(a, h, true);
+	if (p)
+		return p;
 	int rc;
 	ml_lock(a);
-	void *p = reach(a, h, "memlane_get", ML_REACH_WRITE, &rc);
+	p = reach(a, h, "memlane_get", ML_REACH_WRITE, &rc);
 	ml_unlock(a);
 	return p;
 }
@@ -383,9 +424,12 @@ const void *memlane_get_ro(memlane_arena *a, memlane_handle h)
 		ml_err(MEMLANE_EINVAL, "memlane_get_ro: arena is NULL");
 		return NULL;
 	}
+	const void *p = ml_get_unlocked(a, h, false);
+	if (p)
+		return p;
 	int rc;
 	ml_lock(a);
-	const void *p = reach(a, h, "memlane_get_ro", ML_REACH_READ, &rc);
+	p = reach(a, h, "memlane_get_ro", ML_REACH_READ, &rc);
 	ml_unlock(a);
 	return p;
 }
@@ -394,9 +438,14 @@ int memlane_try_get(memlane_arena *a, memlane_handle h, void **ptr)
 {
 	if (!a || !ptr)
 		return ml_err(MEMLANE_EINVAL, "memlane_try_get: %s is NULL", a ? "ptr" : "arena");
+	void *p = ml_get_unlocked(a, h, true);
+	if (p) {
+		*ptr = p;
+		return 0;
+	}
 	int rc;
 	ml_lock(a);
-	void *p = reach(a, h, "memlane_try_get", ML_REACH_RESIDENT, &rc);
+	p = reach(a, h, "memlane_try_get", ML_REACH_RESIDENT, &rc);
 	ml_unlock(a);
 	if (!rc)
 		*ptr = p;
@@ -420,8 +469,8 @@ int memlane_pin(memlane_arena *a, memlane_handle h, void **ptr)
 	if ((rc = ml_fault_in(a, s, "memlane_pin")) != 0)
 		goto out;
 	pin_stub(a, s);
-	s->referenced = 1;
-	s->dirty = 1;
+	ML_PUBLISH(s->referenced, 1);
+	ML_PUBLISH(s->dirty, 1);
 	if (ptr)
 		*ptr = ml_stub_ptr(a, s);
 out:
@@ -467,9 +516,9 @@ static int copy_object(memlane_arena *a, memlane_handle h, size_t off, void *buf
 	}
 	if ((rc = ml_fault_in(a, s, what)) != 0)
 		goto out;
-	s->referenced = 1;
+	ML_PUBLISH(s->referenced, 1);
 	if (to_object)
-		s->dirty = 1;
+		ML_PUBLISH(s->dirty, 1);
 	uint8_t *p = ml_stub_ptr(a, s) + off;
 	if (len == 0)
 		goto out; /* @buf may be NULL */
@@ -494,7 +543,7 @@ static int copy_object(memlane_arena *a, memlane_handle h, size_t off, void *buf
 	ml_lock(a);
 	s = &a->stubs[idx]; /* the table may have grown meanwhile */
 	if (to_object)
-		s->dirty = 1; /* a checkpoint meanwhile may have written the half-copied bytes */
+		ML_PUBLISH(s->dirty, 1); /* a checkpoint meanwhile may have written the half-copied bytes */
 	unpin_stub(a, s);
 out:
 	ml_unlock(a);
@@ -595,7 +644,7 @@ int memlane_prefetch(memlane_arena *a, memlane_handle h)
 	if (!rc)
 		rc = ml_fault_in(a, s, "memlane_prefetch"); /* resident already: nothing to do */
 	if (!rc)
-		s->referenced = 1;
+		ML_PUBLISH(s->referenced, 1);
 	ml_unlock(a);
 	return rc;
 }

@@ -19,6 +19,21 @@ void *ml_os_map(size_t size)
 	return p == MAP_FAILED ? NULL : p;
 }
 
+/* Reserve @size bytes of address space that cannot be touched yet: no
+ * memory, and no commit charge even under strict overcommit. Parts are
+ * made usable with ml_os_commit. */
+void *ml_os_reserve(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* Make [p, p + size) of a reservation readable and writable. */
+bool ml_os_commit(void *p, size_t size)
+{
+	return mprotect(p, size, PROT_READ | PROT_WRITE) == 0;
+}
+
 void ml_os_unmap(void *p, size_t size)
 {
 	if (p)

@@ -151,10 +151,10 @@ static int evict_batch(memlane_arena *a, const uint32_t *idx, size_t n, const ch
 		for (size_t i = 0; i < n; i++) {
 			struct ml_stub *s = &a->stubs[idx[i]];
 			ml_release_place(a, s);
-			s->state = MEMLANE_STATE_SPILLED;
+			ML_PUBLISH(s->state, MEMLANE_STATE_SPILLED);
 			s->kind = ML_KIND_NONE;
 			s->seq = newseq[i];
-			s->dirty = 0;
+			ML_PUBLISH(s->dirty, 0);
 			s->picked = 0;
 			a->spilled++;
 			a->spilled_bytes += s->size;
@@ -209,7 +209,7 @@ static void pick_victims(memlane_arena *a, size_t want, struct victims *v)
 		struct ml_stub *s = &a->stubs[i];
 		if (evictable(s)) {
 			if (s->referenced) {
-				s->referenced = 0;
+				ML_PUBLISH(s->referenced, 0);
 				ml_list_remove(a, l, i);
 				ml_list_push(a, l, i);
 			} else {
@@ -355,10 +355,9 @@ int ml_fault_in(memlane_arena *a, struct ml_stub *s, const char *what)
 		goto undo;
 	}
 	mdb_txn_abort(t);
-	s->state = MEMLANE_STATE_SLOW; /* ml_stub_set_place puts it on its list */
-	ml_stub_set_place(a, s, &p);
-	s->dirty = 0;
-	s->referenced = 1;
+	ml_stub_set_place(a, s, &p); /* SLOW, and on the SlowLane's list */
+	ML_PUBLISH(s->dirty, 0);
+	ML_PUBLISH(s->referenced, 1);
 	a->spilled--;
 	a->spilled_bytes -= s->size;
 	a->ctr.faults++;
@@ -548,7 +547,7 @@ int ml_pager_checkpoint(memlane_arena *a)
 			s->seq = s->ckpt_seq = c.final_seq[i];
 			/* A pinned object may be written through its pointer
 			 * after this: it stays dirty. */
-			s->dirty = s->pins != 0;
+			ML_PUBLISH(s->dirty, (uint8_t)(s->pins != 0));
 		}
 		st->next_seq += c.written;
 		st->checkpoints++;
