@@ -63,6 +63,9 @@ static int ml_slots_reserve(memlane_arena *a)
 		bytes = ml_align_down(bytes, page);
 		void *p = ml_os_reserve(bytes);
 		if (p) {
+			/* memlane_get reads stubs at random: huge pages spare
+			 * it a TLB miss on top of the cache miss. */
+			ml_os_hint_huge(p, bytes);
 			a->stubs_reserved = bytes;
 			__atomic_store_n(&a->stubs, (struct ml_stub *)p, __ATOMIC_RELEASE);
 			return 0;

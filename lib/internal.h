@@ -53,12 +53,17 @@ enum ml_kind { ML_KIND_NONE = 0, ML_KIND_BLOCK = 1, ML_KIND_BLOB = 2 };
  * Code holding the lock writes those five fields with ML_PUBLISH, so a
  * reader without the lock never sees a torn or reordered value. */
 struct ml_stub {
-	uint64_t off;       /* offset in its lane; on the free slot list: next free slot */
-	uint32_t gen;       /* generation; the handle must carry the same */
-	uint8_t state;      /* memlane_state; INVALID when the slot is free */
-	uint8_t referenced; /* touched since the policy last looked */
-	uint8_t dirty;      /* RAM bytes differ from record seq (or there is none) */
-	uint8_t kind;       /* enum ml_kind, for SlowLane objects */
+	uint64_t off; /* offset in its lane; on the free slot list: next free slot */
+	union {
+		struct {
+			uint32_t gen;       /* generation; the handle must carry the same */
+			uint8_t state;      /* memlane_state; INVALID when the slot is free */
+			uint8_t referenced; /* touched since the policy last looked */
+			uint8_t dirty;      /* RAM bytes differ from record seq (or there is none) */
+			uint8_t kind;       /* enum ml_kind, for SlowLane objects */
+		};
+		uint64_t word; /* the five above as one, for ml_get_unlocked's single load */
+	};
 	uint64_t size;      /* object bytes */
 	uint64_t cap;       /* bytes reserved for it: class size or blob extent */
 	uint64_t birth;     /* arena tick at allocation (promotion age) */
@@ -80,6 +85,13 @@ struct ml_stub {
 #define ML_PUBLISH(field, value) __atomic_store_n(&(field), (value), __ATOMIC_RELEASE)
 /* The reader's side of ML_PUBLISH. */
 #define ML_PEEK(field) __atomic_load_n(&(field), __ATOMIC_ACQUIRE)
+
+/* ml_stub.word as it reads on a little-endian machine for a resident
+ * object of generation @gen in lane @state, referenced and (@dirty)
+ * dirty; ML_WORD_MASK keeps the fields ml_get_unlocked compares. */
+#define ML_WORD(gen, state, dirty) \
+	((uint64_t)(gen) | (uint64_t)(state) << 32 | (uint64_t)1 << 40 | (uint64_t)(dirty) << 48)
+#define ML_WORD_MASK(dirty) (0xffffffffffull | (uint64_t)0xff << 40 | (uint64_t)((dirty) ? 0xff : 0) << 48)
 
 /* An intrusive doubly-linked list of stubs, by slot index. */
 struct ml_list {
@@ -240,6 +252,7 @@ ML_HIDDEN void *ml_os_map(size_t size);
 ML_HIDDEN void ml_os_unmap(void *p, size_t size);
 ML_HIDDEN void *ml_os_reserve(size_t size);
 ML_HIDDEN bool ml_os_commit(void *p, size_t size);
+ML_HIDDEN void ml_os_hint_huge(void *p, size_t size);
 ML_HIDDEN size_t ml_os_release(uint8_t *base, size_t from, size_t to);
 ML_HIDDEN size_t ml_os_page(void);
 

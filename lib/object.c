@@ -388,50 +388,52 @@ static inline void *ml_get_unlocked(memlane_arena *a, memlane_handle h, bool wri
 	uint32_t idx = (uint32_t)h;
 	if ((uint32_t)(h >> 52) != a->id || idx >= ML_PEEK(a->nslots))
 		return NULL;
-	struct ml_stub *s = &ML_PEEK(a->stubs)[idx];
-	uint32_t gen = ML_PEEK(s->gen);
-	uint8_t state = ML_PEEK(s->state);
-	if (gen != (uint32_t)((h >> 32) & ML_GEN_MAX) ||
-	    (state != MEMLANE_STATE_FAST && state != MEMLANE_STATE_SLOW))
-		return NULL;
-	if (!ML_PEEK(s->referenced) || (writable && !ML_PEEK(s->dirty)))
+	const struct ml_stub *s = &ML_PEEK(a->stubs)[idx];
+	/* gen, state, referenced and dirty in one load: the few
+	 * instructions here are what lets the CPU overlap the cache misses
+	 * of many gets in a row. */
+	uint64_t gen = (h >> 32) & ML_GEN_MAX, mask = ML_WORD_MASK(writable);
+	uint64_t word = ML_PEEK(s->word) & mask;
+	uint8_t *base;
+	if (word == ML_WORD(gen, MEMLANE_STATE_FAST, writable))
+		base = a->fast.base;
+	else if (word == ML_WORD(gen, MEMLANE_STATE_SLOW, writable))
+		base = a->slow.base;
+	else
 		return NULL;
 	uint64_t off = ML_PEEK(s->off);
-	if (ML_PEEK(s->gen) != gen || ML_PEEK(s->state) != state)
+	if ((ML_PEEK(s->word) & mask) != word)
 		return NULL;
-	return (state == MEMLANE_STATE_FAST ? a->fast.base : a->slow.base) + off;
+	return base + off;
+}
+
+/* get, get_ro and try_get when ml_get_unlocked cannot answer. Kept out
+ * of line, so that the unlocked path needs no stack frame. */
+static __attribute__((noinline)) void *reach_locked(memlane_arena *a, memlane_handle h, const char *what,
+                                                     enum ml_reach how, int *rc)
+{
+	if (!a) {
+		*rc = ml_err(MEMLANE_EINVAL, "%s: arena is NULL", what);
+		return NULL;
+	}
+	ml_lock(a);
+	void *p = reach(a, h, what, how, rc);
+	ml_unlock(a);
+	return p;
 }
 
 void *memlane_get(memlane_arena *a, memlane_handle h)
 {
-	if (!a) {
-		ml_err(MEMLANE_EINVAL, "memlane_get: arena is NULL");
-		return NULL;
-	}
-	void *p = ml_get_unlocked(a, h, true);
-	if (p)
-		return p;
+	void *p = a ? ml_get_unlocked(a, h, true) : NULL;
 	int rc;
-	ml_lock(a);
-	p = reach(a, h, "memlane_get", ML_REACH_WRITE, &rc);
-	ml_unlock(a);
-	return p;
+	return p ? p : reach_locked(a, h, "memlane_get", ML_REACH_WRITE, &rc);
 }
 
 const void *memlane_get_ro(memlane_arena *a, memlane_handle h)
 {
-	if (!a) {
-		ml_err(MEMLANE_EINVAL, "memlane_get_ro: arena is NULL");
-		return NULL;
-	}
-	const void *p = ml_get_unlocked(a, h, false);
-	if (p)
-		return p;
+	const void *p = a ? ml_get_unlocked(a, h, false) : NULL;
 	int rc;
-	ml_lock(a);
-	p = reach(a, h, "memlane_get_ro", ML_REACH_READ, &rc);
-	ml_unlock(a);
-	return p;
+	return p ? p : reach_locked(a, h, "memlane_get_ro", ML_REACH_READ, &rc);
 }
 
 int memlane_try_get(memlane_arena *a, memlane_handle h, void **ptr)
@@ -439,14 +441,9 @@ int memlane_try_get(memlane_arena *a, memlane_handle h, void **ptr)
 	if (!a || !ptr)
 		return ml_err(MEMLANE_EINVAL, "memlane_try_get: %s is NULL", a ? "ptr" : "arena");
 	void *p = ml_get_unlocked(a, h, true);
-	if (p) {
-		*ptr = p;
-		return 0;
-	}
-	int rc;
-	ml_lock(a);
-	p = reach(a, h, "memlane_try_get", ML_REACH_RESIDENT, &rc);
-	ml_unlock(a);
+	int rc = 0;
+	if (!p)
+		p = reach_locked(a, h, "memlane_try_get", ML_REACH_RESIDENT, &rc);
 	if (!rc)
 		*ptr = p;
 	return rc;
