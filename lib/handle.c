@@ -57,11 +57,18 @@ uint32_t ml_arena_id_next(void)
  * limited (ulimit -v) it is halved until it fits. */
 static int ml_slots_reserve(memlane_arena *a)
 {
-	size_t bytes = (size_t)(ML_NIL - 1) * sizeof(struct ml_stub);
 	size_t page = ml_os_page();
-	for (; bytes >= ML_SLOTS_MIN_RESERVE * sizeof(struct ml_stub); bytes /= 2) {
+	size_t full = ml_align_down((size_t)(ML_NIL - 1) * sizeof(struct ml_stub), page);
+	for (size_t bytes = full; bytes >= ML_SLOTS_MIN_RESERVE * sizeof(struct ml_stub); bytes /= 2) {
 		bytes = ml_align_down(bytes, page);
 		void *p = ml_os_reserve(bytes);
+		if (p && bytes < full && bytes / 2 >= ML_SLOTS_MIN_RESERVE * sizeof(struct ml_stub)) {
+			/* The address space is limited: take half of what is
+			 * left, so that the store's map can still grow. */
+			ml_os_unmap(p, bytes);
+			bytes = ml_align_down(bytes / 2, page);
+			p = ml_os_reserve(bytes);
+		}
 		if (p) {
 			/* memlane_get reads stubs at random: huge pages spare
 			 * it a TLB miss on top of the cache miss. */

@@ -1,6 +1,10 @@
 /* test_handle.c - the handle table: null, forged, stale, double-freed
  * and foreign handles are refused with MEMLANE_EHANDLE and touch
  * nothing; generations wrap by retiring the slot; no handle is 0. */
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "testutil.h"
 
 #define SALT 0x48414e444c45ull /* "HANDLE" */
@@ -318,6 +322,61 @@ static void test_handles_of_closed_arena(void **state)
 	}
 }
 
+/* The handle table reserves its address space up front. Under an
+ * address-space limit (ulimit -v) it must take only part of what is
+ * left: the lanes and objects still work, and the handles stay valid.
+ * Runs in a child, since the limit cannot be lifted again. Skipped
+ * under the sanitizers, whose shadow memory needs terabytes. */
+static void test_address_space_limit(void **state)
+{
+	(void)state;
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+	skip();
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+	skip();
+#endif
+#endif
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct rlimit rl = {(rlim_t)4 << 30, (rlim_t)4 << 30};
+		if (setrlimit(RLIMIT_AS, &rl) != 0)
+			_exit(3);
+		memlane_config cfg;
+		memlane_config_init(&cfg);
+		if (memlane_config_parse(&cfg, "fast_lane_size=16M,slow_lane_size=256M") != 0)
+			_exit(4);
+		memlane_arena *a;
+		if (memlane_open(&a, NULL, &cfg) != 0)
+			_exit(5);
+		enum { N = 20000 };
+		static memlane_handle h[N];
+		for (unsigned i = 0; i < N; i++) {
+			if (memlane_alloc(a, 64 + i % 512, &h[i]) != 0)
+				_exit(6);
+			memset(memlane_get(a, h[i]), (int)(i & 0xff), 64);
+		}
+		/* Room is left for more mappings: another arena, with a lane
+		 * of over a third of the limit, opens. */
+		memlane_arena *b;
+		if (memlane_config_parse(&cfg, "slow_lane_size=1536M") != 0 || memlane_open(&b, NULL, &cfg) != 0)
+			_exit(7);
+		memlane_close(b);
+		for (unsigned i = 0; i < N; i++) {
+			const uint8_t *p = memlane_get_ro(a, h[i]);
+			if (!p || p[0] != (uint8_t)(i & 0xff) || p[63] != (uint8_t)(i & 0xff))
+				_exit(8);
+		}
+		memlane_close(a);
+		_exit(0);
+	}
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 int main(void)
 {
 	tu_init();
@@ -330,6 +389,7 @@ int main(void)
 		cmocka_unit_test(test_generation_wrap_retires_slot),
 		cmocka_unit_test(test_handles_never_zero),
 		cmocka_unit_test(test_handles_of_closed_arena),
+		cmocka_unit_test(test_address_space_limit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
