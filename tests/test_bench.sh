@@ -168,6 +168,14 @@ else
 	echo "$me: note: jq not installed, --json not parsed"
 fi
 
+# Markdown: a table row for every result row of the same workload.
+"$BENCH" --smoke --markdown -d "$tmp" compact > "$tmp/compact.md" 2> "$tmp/err" || fail "--markdown compact exited with status $?"
+mn=$(grep -c '^| compact | ' "$tmp/compact.md")
+cn=$(grep -c '^compact,' "$tmp/compact.csv")
+[ "$mn" = "$cn" ] || fail "--markdown has $mn compact rows, --csv $cn"
+grep -q '^| workload | metric | memlane | baseline | unit | ratio | goal | |$' "$tmp/compact.md" ||
+	fail "--markdown has no table header"
+
 # ---- bad input -------------------------------------------------------------
 
 "$BENCH" --smoke nosuchworkload > /dev/null 2> "$tmp/err"

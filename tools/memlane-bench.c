@@ -84,7 +84,7 @@ static struct scale S;
 
 /* ---- options --------------------------------------------------------- */
 
-enum format { FMT_TABLE, FMT_JSON, FMT_CSV };
+enum format { FMT_TABLE, FMT_JSON, FMT_CSV, FMT_MD };
 static enum format fmt = FMT_TABLE;
 static int reps_opt;            /* -r: overrides the scale's */
 static const char *tmp_parent;  /* -d: where scratch directories go */
@@ -130,12 +130,14 @@ static uint64_t rnd(void)
 	return rnd_r(&rng);
 }
 
+static void die(const char *call, int rc) __attribute__((noreturn));
 static void die(const char *call, int rc)
 {
 	fprintf(stderr, PROG ": %s: %d %s: %s\n", call, rc, memlane_strerror(rc), memlane_errmsg());
 	exit(2);
 }
 
+static void die_errno(const char *what) __attribute__((noreturn));
 static void die_errno(const char *what)
 {
 	fprintf(stderr, PROG ": %s: %s\n", what, strerror(errno));
@@ -340,7 +342,7 @@ static void note_add(const char *f, ...)
 	va_start(ap, f);
 	vsnprintf(notes[nnotes++], sizeof(notes[0]), f, ap);
 	va_end(ap);
-	if (fmt == FMT_TABLE) {
+	if (fmt == FMT_TABLE || fmt == FMT_MD) {
 		fprintf(stderr, PROG ": note: %s\n", notes[nnotes - 1]);
 	}
 }
@@ -350,7 +352,7 @@ static void progress(const char *f, ...) __attribute__((format(printf, 1, 2)));
 static void progress(const char *f, ...)
 {
 	va_list ap;
-	if (fmt != FMT_TABLE)
+	if (fmt != FMT_TABLE && fmt != FMT_MD)
 		return;
 	va_start(ap, f);
 	fprintf(stderr, PROG ": ");
@@ -609,9 +611,9 @@ static int trace_load(struct trace *t, size_t max_ops)
 	unsigned char *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, t->fd, 0);
 	if (m == MAP_FAILED)
 		die_errno("mmap of the memfd");
-	*(struct trace_blob *)m = (struct trace_blob){BLOB_MAGIC, nops, nids, peak};
+	*(struct trace_blob *)(void *)m = (struct trace_blob){BLOB_MAGIC, nops, nids, peak}; /* mmap: page-aligned */
 	memcpy(m + sizeof(struct trace_blob), ops, nops * sizeof(*ops));
-	uint64_t *fin = (uint64_t *)(m + sizeof(struct trace_blob) + nops * sizeof(*ops));
+	uint64_t *fin = (uint64_t *)(void *)(m + sizeof(struct trace_blob) + nops * sizeof(*ops));
 	for (size_t i = 0; i < nids; i++)
 		fin[i] = sz[i] == FREED || sz[i] == 0 ? FREED : sz[i] - 1;
 	munmap(m, bytes);
@@ -1411,6 +1413,7 @@ static unsigned char *gen_objects(size_t size, size_t n)
 #define SPILL_BATCH 512   /* records a write transaction */
 #define RAW_MAP ((size_t)16 << 30) /* address space only; the file grows as written */
 
+static void mdb_die(const char *call, int rc) __attribute__((noreturn));
 static void mdb_die(const char *call, int rc)
 {
 	fprintf(stderr, PROG ": %s: %d %s\n", call, rc, mdb_strerror(rc));
@@ -2293,6 +2296,8 @@ out:
  * (plots.gp) and, when gnuplot is installed, the pictures it makes:
  * faultin.svg (fault-in latency distributions, memlane against the raw
  * pipeline) and rss.svg (anonymous RSS over time in workload 5). */
+#define PLOT_POINTS 1000
+
 static void write_plots(void)
 {
 	char path[PATH_MAX];
@@ -2305,15 +2310,21 @@ static void write_plots(void)
 	}
 	path_join(path, plot_dir, "faultin.dat");
 	if (lat_n && lat_sorted[0][0] && lat_sorted[1][0] && (f = fopen(path, "w"))) {
-		fprintf(f, "# fraction  memlane_4KiB_us raw_4KiB_us memlane_64KiB_us raw_64KiB_us\n");
-		for (size_t i = 0; i < lat_n; i++)
-			fprintf(f, "%.6f %.3f %.3f %.3f %.3f\n", (double)(i + 1) / (double)lat_n, lat_sorted[0][0][i],
-			        lat_sorted[0][1][i], lat_sorted[1][0][i], lat_sorted[1][1][i]);
+		/* At most PLOT_POINTS quantiles: the picture stays small. */
+		size_t np = lat_n < PLOT_POINTS ? lat_n : PLOT_POINTS;
+		fprintf(f, "# fraction  memlane_4KiB_us raw_4KiB_us memlane_64KiB_us raw_64KiB_us (of %zu fault-ins each)\n",
+		        lat_n);
+		for (size_t i = 0; i < np; i++) {
+			double q = (double)(i + 1) / (double)np;
+			fprintf(f, "%.6f %.3f %.3f %.3f %.3f\n", q, quantile_sorted(lat_sorted[0][0], lat_n, q),
+			        quantile_sorted(lat_sorted[0][1], lat_n, q), quantile_sorted(lat_sorted[1][0], lat_n, q),
+			        quantile_sorted(lat_sorted[1][1], lat_n, q));
+		}
 		fclose(f);
 		wrote |= 1;
 	}
 	path_join(path, plot_dir, "rss.dat");
-	if (plot_nrss && (f = fopen(path, "w"))) {
+	if (plot_nrss && (f = fopen(path, "w"))) { /* every 5 ms: a few thousand points */
 		fprintf(f, "# seconds  RssAnon_MiB_above_baseline (objects made until %.3f s, warm-up until %.3f s)\n",
 		        plot_t_created, plot_t_warm);
 		for (size_t i = 0; i < plot_nrss; i++)
@@ -2343,10 +2354,13 @@ static void write_plots(void)
 		fprintf(f, "set output 'rss.svg'\nset title 'Larger than RAM: anonymous RSS over time (lanes %g+%g MiB)'\n"
 		           "set xlabel 'seconds'\nset ylabel 'RssAnon above baseline (MiB)'\nset key top left\n"
 		           "set arrow from %.3f, graph 0 to %.3f, graph 1 nohead dt 2\n"
+		           "set label ' objects made' at %.3f, graph 0.5\n"
 		           "set arrow from %.3f, graph 0 to %.3f, graph 1 nohead dt 2\n"
+		           "set label ' warm-up done' at %.3f, graph 0.4\n"
 		           "plot 'rss.dat' using 1:2 with lines lw 2 title 'memlane RssAnon', %.2f with lines dt 3 title "
 		           "'lanes + 5%% + 8 MiB'\n",
-		        (double)S.ltr_fast / MiB, (double)S.ltr_slow / MiB, plot_t_created, plot_t_created, plot_t_warm, plot_t_warm,
+		        (double)S.ltr_fast / MiB, (double)S.ltr_slow / MiB, plot_t_created, plot_t_created, plot_t_created,
+		        plot_t_warm, plot_t_warm, plot_t_warm,
 		        (double)(S.ltr_fast + S.ltr_slow) / (double)MiB * 1.05 + 8);
 	fclose(f);
 	fflush(NULL);
@@ -2567,6 +2581,33 @@ static void print_json(void)
 	printf("]}\n");
 }
 
+/* Markdown, for README.md: the machine as a list, the rows as a table,
+ * the notes as a list. */
+static void print_md(void)
+{
+	const char *k[16];
+	char v[16][1100];
+	size_t nm = machine_pairs(k, v);
+	for (size_t i = 0; i < nm; i++)
+		printf("- %s: `%s`\n", k[i], v[i]);
+	printf("\n| workload | metric | memlane | baseline | unit | ratio | goal | |\n"
+	       "| --- | --- | ---: | ---: | --- | ---: | --- | --- |\n");
+	for (size_t i = 0; i < nrows; i++) {
+		const struct row *r = &rows[i];
+		char base[32] = "-", ratio[32] = "-", goal[32] = "-";
+		if (!isnan(r->base))
+			snprintf(base, sizeof(base), "%.4g", r->base);
+		if (!isnan(r->ratio))
+			snprintf(ratio, sizeof(ratio), "%.3f", r->ratio);
+		if (r->goal != GOAL_NONE)
+			snprintf(goal, sizeof(goal), "%s %.2f", goal_op(r), r->goal_val);
+		printf("| %s | %s | %.4g | %s | %s | %s | %s | %s |\n", r->workload, r->metric, r->ml, base, r->unit, ratio,
+		       goal, row_mark(r));
+	}
+	for (size_t i = 0; i < nnotes; i++)
+		printf("%s- %s\n", i ? "" : "\n", notes[i]);
+}
+
 /* CSV: a header, the machine as rows of workload "machine" (the value
  * in the note column), then the result rows. */
 static void print_csv(void)
@@ -2631,7 +2672,7 @@ static const struct {
 static void usage(FILE *f, int status)
 {
 	fprintf(f,
-	        "usage: " PROG " [--quick|--smoke] [--json|--csv] [-r N] [-t TRACE]... [-d DIR] [--plot DIR]\n"
+	        "usage: " PROG " [--quick|--smoke] [--json|--csv|--markdown] [-r N] [-t TRACE]... [-d DIR] [--plot DIR]\n"
 	        "                     [all|traces|access|spill|faultin|ltr|compact|ratio|threads]...\n"
 	        "Commands (default all):\n"
 	        "  traces   replay allocation traces through memlane, glibc, jemalloc, mimalloc\n"
@@ -2647,6 +2688,7 @@ static void usage(FILE *f, int status)
 	        "  -s, --smoke      tiny sizes, 1 repetition: a few seconds, for tests (timings meaningless)\n"
 	        "  -j, --json       JSON output\n"
 	        "  -c, --csv        CSV output\n"
+	        "  -m, --markdown   Markdown output (the table of README.md)\n"
 	        "  -r, --reps N     repetitions of each measurement, the median kept (1..101)\n"
 	        "  -t, --trace F    replay trace F (zstd-compressed or plain; repeatable); default: every\n"
 	        "                   *.trace.zst of shared/data/traces beside the checkout\n"
@@ -2677,7 +2719,8 @@ int main(int argc, char **argv)
 		{"quick", no_argument, NULL, 'q'},   {"smoke", no_argument, NULL, 's'},       {"json", no_argument, NULL, 'j'},
 		{"csv", no_argument, NULL, 'c'},     {"reps", required_argument, NULL, 'r'},  {"trace", required_argument, NULL, 't'},
 		{"dir", required_argument, NULL, 'd'}, {"plot", required_argument, NULL, 'p'}, {"version", no_argument, NULL, 'V'},
-		{"help", no_argument, NULL, 'h'},    {"replay-child", no_argument, NULL, 'R'}, {NULL, 0, NULL, 0}};
+		{"help", no_argument, NULL, 'h'},    {"replay-child", no_argument, NULL, 'R'}, {"markdown", no_argument, NULL, 'm'},
+		{NULL, 0, NULL, 0}};
 	int c, scale = 0, work = 0;
 	if (argc == 5 && !strcmp(argv[1], "--replay-child")) {
 		int kind = atoi(argv[2]), nthreads = atoi(argv[3]), fd = atoi(argv[4]);
@@ -2687,7 +2730,7 @@ int main(int argc, char **argv)
 		}
 		return replay_child(kind, nthreads, fd);
 	}
-	while ((c = getopt_long(argc, argv, "qsjcr:t:d:p:Vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "qsjcmr:t:d:p:Vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'q':
 			scale = 1;
@@ -2700,6 +2743,9 @@ int main(int argc, char **argv)
 			break;
 		case 'c':
 			fmt = FMT_CSV;
+			break;
+		case 'm':
+			fmt = FMT_MD;
 			break;
 		case 'r':
 			reps_opt = parse_count("-r", optarg, MAXREPS);
@@ -2795,6 +2841,8 @@ int main(int argc, char **argv)
 		print_json();
 	else if (fmt == FMT_CSV)
 		print_csv();
+	else if (fmt == FMT_MD)
+		print_md();
 	else
 		print_table();
 	return failures ? 1 : 0;
