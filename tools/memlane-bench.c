@@ -1084,7 +1084,9 @@ static void run_traces(const char *wl, int nthreads)
 /* ---- workload 2: resident access --------------------------------------- */
 
 /* S.access_n objects of 64 bytes, each both a memlane object (one set
- * in the FastLane, one in the SlowLane) and a malloc'd twin, visited in
+ * in the FastLane of one arena, one in the SlowLane of another, so each
+ * handle table holds S.access_n handles as the pointer array holds
+ * S.access_n pointers) and a malloc'd twin, visited in
  * one random order (a precomputed permutation): memlane_get and a load
  * of the first 8 bytes against a load of the pointer from an array and
  * the same 8-byte load. Nothing allocates while they run, so the
@@ -1092,8 +1094,8 @@ static void run_traces(const char *wl, int nthreads)
 #define ACCESS_SIZE 64
 
 static struct {
-	memlane_arena *a;
-	memlane_handle *h[2]; /* [0] FastLane, [1] SlowLane */
+	memlane_arena *a[2];  /* [0] FastLane, [1] SlowLane */
+	memlane_handle *h[2];
 	void **ptrs;
 	uint32_t *perm;
 	size_t n;
@@ -1113,7 +1115,7 @@ static void *access_thread(void *p)
 	uint64_t acc = 0, v;
 	for (size_t r = 0; r < S.access_rounds; r++)
 		for (size_t i = 0, k = x->start; i < n; i++, k = k + 1 == n ? 0 : k + 1) {
-			const void *q = x->lane == 2 ? AC.ptrs[perm[k]] : memlane_get(AC.a, AC.h[x->lane][perm[k]]);
+			const void *q = x->lane == 2 ? AC.ptrs[perm[k]] : memlane_get(AC.a[x->lane], AC.h[x->lane][perm[k]]);
 			memcpy(&v, q, sizeof(v));
 			acc += v;
 		}
@@ -1126,7 +1128,8 @@ static void access_setup(void)
 	static const memlane_alloc_opts slow = {MEMLANE_SLOW, 0, 0};
 	int rc;
 	AC.n = S.access_n;
-	AC.a = open_arena(NULL, "fast_lane_size=128M,slow_lane_size=256M");
+	for (int l = 0; l < 2; l++)
+		AC.a[l] = open_arena(NULL, "fast_lane_size=128M,slow_lane_size=256M");
 	AC.perm = xmalloc(AC.n * sizeof(*AC.perm));
 	for (uint32_t i = 0; i < AC.n; i++)
 		AC.perm[i] = i;
@@ -1141,20 +1144,20 @@ static void access_setup(void)
 	AC.ptrs = xmalloc(AC.n * sizeof(*AC.ptrs));
 	/* Interleaved, as a program would make them. */
 	for (size_t i = 0; i < AC.n; i++) {
-		if ((rc = memlane_alloc(AC.a, ACCESS_SIZE, &AC.h[0][i])) != 0 ||
-		    (rc = memlane_alloc_ex(AC.a, ACCESS_SIZE, &slow, &AC.h[1][i])) != 0)
+		if ((rc = memlane_alloc(AC.a[0], ACCESS_SIZE, &AC.h[0][i])) != 0 ||
+		    (rc = memlane_alloc_ex(AC.a[1], ACCESS_SIZE, &slow, &AC.h[1][i])) != 0)
 			die("memlane_alloc", rc);
 		AC.ptrs[i] = xmalloc(ACCESS_SIZE);
 		memset(AC.ptrs[i], (int)i, ACCESS_SIZE);
 		for (int l = 0; l < 2; l++) {
-			void *p = memlane_get(AC.a, AC.h[l][i]);
+			void *p = memlane_get(AC.a[l], AC.h[l][i]);
 			if (!p)
 				die("memlane_get", MEMLANE_EHANDLE);
 			memset(p, (int)i, ACCESS_SIZE);
 		}
 	}
-	if (memlane_handle_state(AC.a, AC.h[0][AC.n - 1]) != MEMLANE_STATE_FAST ||
-	    memlane_handle_state(AC.a, AC.h[1][0]) != MEMLANE_STATE_SLOW) {
+	if (memlane_handle_state(AC.a[0], AC.h[0][AC.n - 1]) != MEMLANE_STATE_FAST ||
+	    memlane_handle_state(AC.a[1], AC.h[1][0]) != MEMLANE_STATE_SLOW) {
 		fprintf(stderr, PROG ": access: objects are not in the lanes expected (MEMLANE_OPTIONS?)\n");
 		exit(2);
 	}
@@ -1162,7 +1165,8 @@ static void access_setup(void)
 
 static void access_teardown(void)
 {
-	memlane_close(AC.a);
+	memlane_close(AC.a[0]);
+	memlane_close(AC.a[1]);
 	for (size_t i = 0; i < AC.n; i++)
 		free(AC.ptrs[i]);
 	free(AC.ptrs);
