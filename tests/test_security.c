@@ -529,7 +529,8 @@ static void test_option_overflow(void **state)
 	                                    "slow_lane_safety_margin"};
 	for (size_t i = 0; i < TU_ARRAY_LEN(offsets); i++) {
 		memlane_config c = before;
-		*(size_t *)((char *)&c + offsets[i]) = SIZE_MAX - 1; /* SIZE_MAX is the margin's "auto" */
+		size_t huge = SIZE_MAX - 1; /* SIZE_MAX is the margin's "auto" */
+		memcpy((char *)&c + offsets[i], &huge, sizeof(huge));
 		assert_int_equal(memlane_config_validate(&c), MEMLANE_EINVAL);
 		errmsg_says(names[i]);
 		memlane_arena *a = (memlane_arena *)&c;
