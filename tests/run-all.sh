@@ -179,14 +179,14 @@ tsan_probe() {
 
 # valgrind_tests BUILD: every cmocka program of tests/Makefile.am, built
 # in BUILD, under valgrind memcheck: a definite or indirect leak, or any
-# memory error, fails it. Skipped: test_pager_threads, which takes about
-# 100 s there (valgrind runs one thread at a time, and it keeps four
-# workers and a pager thread busy on one arena); test_stress and
-# test_threads exercise the same calls from threads under valgrind, and
-# TSan runs it below.
+# memory error, fails it. $jobs programs at a time (valgrind runs each
+# program's threads one at a time). Skipped: test_pager_threads, which
+# takes about 100 s there (four workers and a pager thread busy on one
+# arena); test_stress and test_threads make the same calls from threads
+# under valgrind, and TSan runs it below.
 valgrind_tests() {
-	local build=$1 t log
-	local -a tests skip=(test_pager_threads)
+	local build=$1 t log rc
+	local -a tests run=() skip=(test_pager_threads)
 	read -r -a tests <<<"$(awk '/^cmocka_tests = / { f = 1; next } f { more = /\\$/; sub(/\\$/, ""); printf "%s ", $0; if (!more) exit }' "$top/tests/Makefile.am")"
 	if ((${#tests[@]} == 0)); then
 		ko "valgrind: no cmocka_tests found in tests/Makefile.am"
@@ -197,13 +197,28 @@ valgrind_tests() {
 			echo "valgrind: $t skipped (about 100 s under valgrind; TSan runs it)"
 			continue
 		fi
+		while (($(jobs -rp | wc -l) >= jobs)); do
+			wait -n || true
+		done
 		log=$build/tests/valgrind-$t.log
-		if (cd "$build/tests" && env -u MEMLANE_OPTIONS ../libtool --mode=execute valgrind -q --leak-check=full \
-			--errors-for-leak-kinds=definite,indirect --error-exitcode=1 "./$t") >"$log" 2>&1; then
+		rm -f "$log.rc"
+		(
+			rc=0
+			cd "$build/tests" && env -u MEMLANE_OPTIONS ../libtool --mode=execute valgrind -q --leak-check=full \
+				--errors-for-leak-kinds=definite,indirect --error-exitcode=1 "./$t" >"$log" 2>&1 || rc=$?
+			echo "$rc" >"$log.rc"
+		) &
+		run+=("$t")
+	done
+	wait
+	for t in "${run[@]}"; do
+		log=$build/tests/valgrind-$t.log
+		rc=$(cat "$log.rc" 2>/dev/null || echo none)
+		if [[ $rc == 0 ]]; then
 			ok "valgrind: $t"
 		else
 			tail -n 60 "$log"
-			ko "valgrind: $t (log: $log)"
+			ko "valgrind: $t (exit status $rc, log: $log)"
 		fi
 	done
 }
@@ -231,7 +246,7 @@ if configure_in gcc CC=gcc --enable-werror --prefix="$prefix" && build_in gcc; t
 		ko "gcc: make distcheck"
 	fi
 
-		step "gcc: the unit tests under valgrind memcheck"
+	step "gcc: the unit tests under valgrind memcheck"
 	valgrind_tests "$ci/gcc"
 
 step "README's first command: the demo, then memlane-dump on its store"
