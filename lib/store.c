@@ -186,8 +186,6 @@ int ml_rec_decode_tls(const void *rec, size_t len, void *dst, uint64_t size, cha
 	return ml_rec_decode(t->dctx, rec, len, dst, size, why, whylen);
 }
 
-/* ---- the environment ------------------------------------------------------ */
-
 /* ---- what the spill directory may be ------------------------------------- */
 
 /* The store's files are opened by name, by LMDB too (it takes a path):
@@ -265,6 +263,8 @@ static int check_file(const char *dir, const char *name)
 		return errno == ENOENT ? 0 : ml_err(MEMLANE_ESTORE, "memlane_open: '%s': %s", path, strerror(errno));
 	return check_file_stat(path, &sb);
 }
+
+/* ---- the environment ------------------------------------------------------ */
 
 /* One arena per directory: an exclusive flock on memlane.lock, held
  * until close. flock locks belong to the open file, so a second open in
