@@ -225,7 +225,10 @@ MEMLANE_API const char *memlane_config_key(size_t i);
  *	directory), #MEMLANE_EEXIST (the directory holds a persistent store
  *	and `persist=0` would discard it; nothing is changed),
  *	#MEMLANE_ESTORE, #MEMLANE_ECORRUPT, #MEMLANE_ENOSPC (store trouble,
- *	named in memlane_errmsg()). */
+ *	named in memlane_errmsg()). #MEMLANE_ESTORE also refuses an unsafe
+ *	directory: not the user's own, writable by group or others, or
+ *	holding a store file that is a symbolic link (memlane-store(5),
+ *	SECURITY). */
 MEMLANE_API int memlane_open(memlane_arena **out, const char *spill_dir, const memlane_config *cfg);
 
 /** Close an arena: stop its background thread, checkpoint (with

@@ -2,9 +2,10 @@
  * copy. Routes each object to a lane, runs the "make room" chain when a
  * lane is full, and keeps stubs, lane lists and byte counts in step.
  *
- * Every call takes the arena lock; bulk copies (memlane_read/write of
- * more than ML_COPY_UNLOCKED bytes) pin the object and copy outside the
- * lock, so one thread's large copy does not stall the others. */
+ * Every call takes the arena lock; bulk reads (memlane_read of more
+ * than ML_COPY_UNLOCKED bytes) pin the object and copy outside the
+ * lock, so one thread's large read does not stall the others. Writes
+ * stay under the lock (see copy_object). */
 #include <inttypes.h>
 #include <string.h>
 
@@ -519,9 +520,12 @@ static int copy_object(memlane_arena *a, memlane_handle h, size_t off, void *buf
 	uint8_t *p = ml_stub_ptr(a, s) + off;
 	if (len == 0)
 		goto out; /* @buf may be NULL */
-	/* Small copies, and an object whose pin count is full, under the
-	 * lock. */
-	if (len <= ML_COPY_UNLOCKED || s->pins == UINT16_MAX) {
+	/* Writes, small copies, and an object whose pin count is full,
+	 * under the lock. A write outside it would race with a checkpoint
+	 * in another thread, which reads pinned objects: the checkpoint
+	 * would keep a half-written object (a crash then restores bytes no
+	 * call ever left there). */
+	if (to_object || len <= ML_COPY_UNLOCKED || s->pins == UINT16_MAX) {
 		if (to_object)
 			memcpy(p, buf, len);
 		else
@@ -529,18 +533,11 @@ static int copy_object(memlane_arena *a, memlane_handle h, size_t off, void *buf
 		goto out;
 	}
 	/* Pinned, the object can neither move nor be freed while the lock
-	 * is dropped for the copy. */
-	uint32_t idx = ml_stub_index(a, s);
-	pin_stub(a, s);
+	 * is dropped for the copy; nothing in the library writes to it. */
+	pin_stub(a, s); /* the stub stays where it is: the table never moves */
 	ml_unlock(a);
-	if (to_object)
-		memcpy(p, buf, len);
-	else
-		memcpy(buf, p, len);
+	memcpy(buf, p, len);
 	ml_lock(a);
-	s = &a->stubs[idx]; /* the table may have grown meanwhile */
-	if (to_object)
-		ML_PUBLISH(s->dirty, 1); /* a checkpoint meanwhile may have written the half-copied bytes */
 	unpin_stub(a, s);
 out:
 	ml_unlock(a);

@@ -647,14 +647,19 @@ static int restore_table(memlane_arena *a, MDB_txn *t)
 	rc = get_meta(t, st, ML_META_SLOTS, &v);
 	if (rc == MDB_NOTFOUND)
 		return 0; /* created, never checkpointed */
-	if (rc || v.mv_size % 4)
+	/* More slots than a handle can name, or a generation no handle
+	 * can carry: damage (and never a truncated count). */
+	if (rc || v.mv_size % 4 || v.mv_size / 4 >= ML_NIL)
 		return rc ? rc : MDB_CORRUPTED;
 	uint32_t n = (uint32_t)(v.mv_size / 4);
 	for (uint32_t i = 0; i < n; i++) {
-		uint32_t idx;
+		uint32_t idx, gen;
+		memcpy(&gen, (uint8_t *)v.mv_data + (size_t)i * 4, 4);
+		if (gen == 0 || gen > ML_GEN_MAX)
+			return MDB_CORRUPTED;
 		if ((rc = ml_slot_alloc(a, &idx)) != 0)
 			return rc;
-		memcpy(&a->stubs[idx].gen, (uint8_t *)v.mv_data + (size_t)i * 4, 4);
+		a->stubs[idx].gen = gen;
 		a->stubs[idx].state = MEMLANE_STATE_INVALID;
 	}
 	if (get_meta(t, st, ML_META_CHECKPOINT, &v) == 0 && v.mv_size >= 16) {

@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -34,6 +35,8 @@
 
 
 #define ML_MAP_INITIAL ((size_t)64 << 20)
+/* Longest store file path: the spill directory may be 16 bytes shorter. */
+#define ML_PATH_MAX 4096
 
 /* ---- thread-local codec contexts ------------------------------------ */
 
@@ -183,32 +186,109 @@ int ml_rec_decode_tls(const void *rec, size_t len, void *dst, uint64_t size, cha
 	return ml_rec_decode(t->dctx, rec, len, dst, size, why, whylen);
 }
 
-/* ---- the environment ------------------------------------------------------ */
+/* ---- what the spill directory may be ------------------------------------- */
+
+/* The store's files are opened by name, by LMDB too (it takes a path):
+ * whoever can write to the directory could put a symbolic link there in
+ * place of data.mdb and have this process write through it. So the
+ * directory must be this user's and writable by no one else (the sticky
+ * bit does not help: others could still create the files first), and a
+ * store file that is a symbolic link, or not a plain file of this user,
+ * is refused. A symbolic link naming the directory itself is followed
+ * (the user chose it), unless another user owns the link. */
+static int refuse(const char *path, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int refuse(const char *path, const char *fmt, ...)
+{
+	char why[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	return ml_err(MEMLANE_ESTORE, "memlane_open: '%s' %s; refused (see SECURITY in memlane-store(5))", path, why);
+}
+
+static int check_dir(const char *dir)
+{
+	struct stat sb;
+	uid_t me = geteuid();
+	if (lstat(dir, &sb) == 0 && S_ISLNK(sb.st_mode) && sb.st_uid != me && sb.st_uid != 0)
+		return refuse(dir, "is a symbolic link owned by uid %u, who could point it elsewhere",
+		              (unsigned)sb.st_uid);
+	if (stat(dir, &sb) != 0)
+		return ml_err(MEMLANE_ESTORE, "memlane_open: spill directory '%s': %s", dir, strerror(errno));
+	if (!S_ISDIR(sb.st_mode))
+		return ml_err(MEMLANE_ESTORE, "memlane_open: spill directory '%s' exists and is not a directory", dir);
+	if (sb.st_uid != me)
+		return refuse(dir, "is owned by uid %u, not by this process's user (uid %u), who could replace the "
+		                   "store's files", (unsigned)sb.st_uid, (unsigned)me);
+	if (sb.st_mode & (S_IWGRP | S_IWOTH))
+		return refuse(dir, "is writable by %s (mode %04o): they could put links in place of the store's "
+		                   "files; chmod go-w it", (sb.st_mode & S_IWOTH) ? "everyone" : "its group",
+		              (unsigned)(sb.st_mode & 07777));
+	return 0;
+}
 
 static int make_dir(const char *dir)
 {
-	if (mkdir(dir, 0700) == 0 || errno == EEXIST) {
-		struct stat st;
-		if (stat(dir, &st) != 0)
-			return ml_err(MEMLANE_ESTORE, "memlane_open: spill directory '%s': %s", dir, strerror(errno));
-		if (!S_ISDIR(st.st_mode))
-			return ml_err(MEMLANE_ESTORE, "memlane_open: spill directory '%s' exists and is not a directory", dir);
-		return 0;
-	}
+	if (strlen(dir) > ML_PATH_MAX - 16) /* room for "/memlane.lock" */
+		return ml_err(MEMLANE_EINVAL, "memlane_open: spill directory name is %zu bytes long, more than %d",
+		              strlen(dir), ML_PATH_MAX - 16);
+	if (mkdir(dir, 0700) == 0 || errno == EEXIST)
+		return check_dir(dir);
 	return ml_err(errno == ENOSPC ? MEMLANE_ENOSPC : MEMLANE_ESTORE, "memlane_open: cannot create spill directory '%s': %s", dir,
 	              strerror(errno));
 }
+
+/* @sb describes store file @path: refuse anything but this user's plain
+ * file. */
+static int check_file_stat(const char *path, const struct stat *sb)
+{
+	if (S_ISLNK(sb->st_mode))
+		return refuse(path, "is a symbolic link; a store file must be a plain file");
+	if (!S_ISREG(sb->st_mode))
+		return refuse(path, "is not a plain file");
+	if (sb->st_uid != geteuid())
+		return refuse(path, "is owned by uid %u, not by this process's user (uid %u)", (unsigned)sb->st_uid,
+		              (unsigned)geteuid());
+	return 0;
+}
+
+/* Store file @name in @dir, when it exists, must pass check_file_stat(). */
+static int check_file(const char *dir, const char *name)
+{
+	char path[ML_PATH_MAX];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	struct stat sb;
+	if (lstat(path, &sb) != 0)
+		return errno == ENOENT ? 0 : ml_err(MEMLANE_ESTORE, "memlane_open: '%s': %s", path, strerror(errno));
+	return check_file_stat(path, &sb);
+}
+
+/* ---- the environment ------------------------------------------------------ */
 
 /* One arena per directory: an exclusive flock on memlane.lock, held
  * until close. flock locks belong to the open file, so a second open in
  * the same process is refused too. Readers (memlane-dump) never take it. */
 static int take_dir_lock(struct ml_store *st)
 {
-	char path[4096];
+	char path[ML_PATH_MAX];
 	snprintf(path, sizeof(path), "%s/" ML_LOCK_FILE, st->dir);
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	int rc = check_file(st->dir, ML_LOCK_FILE);
+	if (rc)
+		return rc;
+	/* O_NOFOLLOW: a link put there since the check is refused too. */
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 && errno == ELOOP)
+		return refuse(path, "is a symbolic link; a store file must be a plain file");
 	if (fd < 0)
 		return ml_err(MEMLANE_ESTORE, "cannot open '%s': %s", path, strerror(errno));
+	struct stat sb;
+	if (fstat(fd, &sb) != 0 || (rc = check_file_stat(path, &sb)) != 0) {
+		if (!rc)
+			rc = ml_err(MEMLANE_ESTORE, "cannot stat '%s': %s", path, strerror(errno));
+		close(fd);
+		return rc;
+	}
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
 		int e = errno;
 		close(fd);
@@ -249,13 +329,18 @@ static void reap_readers(struct ml_store *st)
 /* Open the LMDB environment in st->dir with st->env_flags. */
 static int env_open(struct ml_store *st)
 {
+	/* LMDB opens these by name and follows links: look first (the
+	 * directory is this user's alone, so nothing changes meanwhile). */
+	int rc = check_file(st->dir, "data.mdb");
+	if (rc || (rc = check_file(st->dir, "lock.mdb")) != 0)
+		return rc;
 	st->map_size = ML_MAP_INITIAL < st->map_max ? ML_MAP_INITIAL : st->map_max;
-	char path[4096];
+	char path[ML_PATH_MAX];
 	snprintf(path, sizeof(path), "%s/data.mdb", st->dir);
 	struct stat sb;
 	if (stat(path, &sb) == 0 && (size_t)sb.st_size > st->map_size)
 		st->map_size = (size_t)sb.st_size; /* never smaller than what is there */
-	int rc = mdb_env_create(&st->env);
+	rc = mdb_env_create(&st->env);
 	if (rc) {
 		st->env = NULL;
 		return ml_store_err(rc, "memlane_open", st->dir);
@@ -272,7 +357,7 @@ static int env_open(struct ml_store *st)
  * LMDB files never shrink, so a scratch store starts over this way. */
 static void env_remove(struct ml_store *st)
 {
-	char path[4096];
+	char path[ML_PATH_MAX];
 	if (st->env)
 		mdb_env_close(st->env);
 	st->env = NULL;

@@ -16,6 +16,7 @@ packages=(
 	clang            # the second compiler in tests/run-all.sh
 	jq               # tests/test_dump.sh parses memlane-dump --json with it
 	groff-base       # tests/test_man_render.sh formats the man pages with groff
+	valgrind         # tests/run-all.sh runs the unit tests under memcheck
 )
 
 missing=()

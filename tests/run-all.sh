@@ -6,10 +6,13 @@
 #   gcc      gcc --enable-werror: make, make check, make distcheck,
 #            make install into _ci/prefix; then the README example and
 #            ../shared/contract/symbols.c (when present) are built
-#            against the installed library with pkg-config
+#            against the installed library with pkg-config; the cmocka
+#            unit tests run again under valgrind memcheck (no leaks,
+#            no memory errors)
 #   clang    clang --enable-werror: make check
 #   asan     gcc --enable-sanitizers (ASan+UBSan): make check
-#   tsan     --enable-tsan: make check TESTS="test_threads test_pager_threads"
+#   tsan     --enable-tsan: make check TESTS="test_threads test_pager_threads
+#            test_stress"
 #
 # The last line is "N passed, N failed": the tests counted from the
 # automake summaries of every make check (ERROR and XPASS count as
@@ -174,6 +177,52 @@ tsan_probe() {
 	return 1
 }
 
+# valgrind_tests BUILD: every cmocka program of tests/Makefile.am, built
+# in BUILD, under valgrind memcheck: a definite or indirect leak, or any
+# memory error, fails it. $jobs programs at a time (valgrind runs each
+# program's threads one at a time). Skipped: test_pager_threads, which
+# takes about 100 s there (four workers and a pager thread busy on one
+# arena); test_stress and test_threads make the same calls from threads
+# under valgrind, and TSan runs it below.
+valgrind_tests() {
+	local build=$1 t log rc
+	local -a tests run=() skip=(test_pager_threads)
+	read -r -a tests <<<"$(awk '/^cmocka_tests = / { f = 1; next } f { more = /\\$/; sub(/\\$/, ""); printf "%s ", $0; if (!more) exit }' "$top/tests/Makefile.am")"
+	if ((${#tests[@]} == 0)); then
+		ko "valgrind: no cmocka_tests found in tests/Makefile.am"
+		return
+	fi
+	for t in "${tests[@]}"; do
+		if [[ " ${skip[*]} " == *" $t "* ]]; then
+			echo "valgrind: $t skipped (about 100 s under valgrind; TSan runs it)"
+			continue
+		fi
+		while (($(jobs -rp | wc -l) >= jobs)); do
+			wait -n || true
+		done
+		log=$build/tests/valgrind-$t.log
+		rm -f "$log.rc"
+		(
+			rc=0
+			cd "$build/tests" && env -u MEMLANE_OPTIONS ../libtool --mode=execute valgrind -q --leak-check=full \
+				--errors-for-leak-kinds=definite,indirect --error-exitcode=1 "./$t" >"$log" 2>&1 || rc=$?
+			echo "$rc" >"$log.rc"
+		) &
+		run+=("$t")
+	done
+	wait
+	for t in "${run[@]}"; do
+		log=$build/tests/valgrind-$t.log
+		rc=$(cat "$log.rc" 2>/dev/null || echo none)
+		if [[ $rc == 0 ]]; then
+			ok "valgrind: $t"
+		else
+			tail -n 60 "$log"
+			ko "valgrind: $t (exit status $rc, log: $log)"
+		fi
+	done
+}
+
 step "dependencies"
 bash "$top/tests/deps.sh"
 
@@ -197,7 +246,10 @@ if configure_in gcc CC=gcc --enable-werror --prefix="$prefix" && build_in gcc; t
 		ko "gcc: make distcheck"
 	fi
 
-	step "README's first command: the demo, then memlane-dump on its store"
+	step "gcc: the unit tests under valgrind memcheck"
+	valgrind_tests "$ci/gcc"
+
+step "README's first command: the demo, then memlane-dump on its store"
 	demo_dir=$(mktemp -d)
 	if (cd "$ci/gcc" && ./tools/memlane-demo "$demo_dir" && ./tools/memlane-dump "$demo_dir" &&
 		./tools/memlane-dump --verify "$demo_dir"); then
@@ -300,6 +352,6 @@ if [[ -z $tsan_cc ]]; then
 else
 	echo "ThreadSanitizer: $tsan_cc${tsan_run[*]:+, run under: ${tsan_run[*]}}"
 	if configure_in tsan CC="$tsan_cc" --enable-tsan && build_in tsan; then
-		check_in tsan check "${tsan_run[@]}" make -j"$jobs" -C tests check TESTS="test_threads test_pager_threads" || true
+		check_in tsan check "${tsan_run[@]}" make -j"$jobs" -C tests check TESTS="test_threads test_pager_threads test_stress" || true
 	fi
 fi
