@@ -831,7 +831,8 @@ static int restore(memlane_arena *a)
 	mdb_txn_abort(t);
 	if (rc > 0 || rc < MEMLANE_ELAST)
 		return rc == MDB_CORRUPTED
-		               ? ml_err(MEMLANE_ECORRUPT, "memlane_open: the handle table or roots in '%s' are damaged",
+		               ? ml_err(MEMLANE_ECORRUPT,
+		                        "memlane_open: the handle table, slots or roots in '%s/data.mdb' are damaged",
 		                        a->store->dir)
 		               : ml_store_err(rc, "memlane_open", a->store->dir);
 	if (rc)

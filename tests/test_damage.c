@@ -677,6 +677,75 @@ static void test_garbage_lock_file(void **state)
 		fail_msg("lock.mdb of random bytes: %s", outcome_names[o]);
 }
 
+/* A copy of the reference store changed through LMDB: @key of database
+ * @db set to @n bytes at @v, or deleted when @v is NULL. */
+static void changed_copy(const char *dir, const char *db, const void *key, size_t klen, const void *v, size_t n)
+{
+	make_copy(dir, ref.image, ref.len);
+	MDB_env *env = lmdb_open(dir);
+	MDB_txn *t;
+	MDB_dbi dbi;
+	MDB_OK(mdb_txn_begin(env, NULL, 0, &t));
+	MDB_OK(mdb_dbi_open(t, db, 0, &dbi));
+	MDB_val k = {klen, (void *)(uintptr_t)key}, val = {n, (void *)(uintptr_t)v};
+	if (v)
+		MDB_OK(mdb_put(t, dbi, &k, &val, 0));
+	else
+		MDB_OK(mdb_del(t, dbi, &k, NULL));
+	MDB_OK(mdb_txn_commit(t));
+	mdb_env_close(env);
+}
+
+/* Damage in the meta records and the handle table that once passed:
+ * a persist record of 0 had the checkpointed store deleted as scratch,
+ * a missing slots record restored an empty arena (and dropped every
+ * record), a table size no lane holds was MEMLANE_ETOOBIG. */
+static void test_meta_damage(void **state)
+{
+	(void)state;
+	char dir[4200];
+	copy_path(dir, sizeof(dir), "meta");
+	uint8_t zero = 0;
+	changed_copy(dir, "meta", "persist", 7, &zero, 1);
+	expect_refused(dir, MEMLANE_ECORRUPT, "persist record 0 in a checkpointed store");
+	changed_copy(dir, "meta", "slots", 5, NULL, 0);
+	expect_refused(dir, MEMLANE_ECORRUPT, "slots record missing");
+	/* Object 5's table entry says 1 TiB. */
+	uint8_t hk[8], e[32];
+	for (int i = 0; i < 8; i++)
+		hk[i] = (uint8_t)(ref.h[5] >> (56 - 8 * i));
+	memset(e, 0, sizeof(e));
+	make_copy(dir, ref.image, ref.len);
+	MDB_env *env = lmdb_open(dir);
+	MDB_txn *t;
+	MDB_dbi dbi;
+	MDB_OK(mdb_txn_begin(env, NULL, MDB_RDONLY, &t));
+	MDB_OK(mdb_dbi_open(t, "handles", 0, &dbi));
+	MDB_val k = {8, hk}, v;
+	MDB_OK(mdb_get(t, dbi, &k, &v));
+	assert_int_equal(v.mv_size, sizeof(e));
+	memcpy(e, v.mv_data, sizeof(e));
+	mdb_txn_abort(t);
+	mdb_env_close(env);
+	uint64_t big = (uint64_t)1 << 40;
+	memcpy(e + 8, &big, 8);
+	changed_copy(dir, "handles", hk, 8, e, sizeof(e));
+	memlane_arena *a = open_ref(dir);
+	static uint8_t buf[MAX_SIZE];
+	assert_int_equal(memlane_read(a, ref.h[5], 0, buf, 16), MEMLANE_ECORRUPT);
+	char hs[32];
+	snprintf(hs, sizeof(hs), "%016llx", (unsigned long long)ref.h[5]);
+	if (!strstr(memlane_errmsg(), hs))
+		fail_msg("the message does not name handle %s: %s", hs, memlane_errmsg());
+	for (unsigned k2 = 0; k2 < NOBJ; k2++) {
+		if (k2 == 5)
+			continue;
+		assert_int_equal(memlane_read(a, ref.h[k2], 0, buf, ref.size[k2]), 0);
+		assert_true(tu_checksum(buf, ref.size[k2]) == ref.sum[k2]);
+	}
+	assert_int_equal(memlane_close(a), 0);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_reference_is_sound),
 	cmocka_unit_test(test_random_flips),
@@ -685,6 +754,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_not_lmdb),
 	cmocka_unit_test(test_foreign),
 	cmocka_unit_test(test_garbage_lock_file),
+	cmocka_unit_test(test_meta_damage),
 };
 
 int main(void)
