@@ -620,7 +620,8 @@ static int store_kind(memlane_arena *a, int *kind)
 		uint64_t fmt = v.mv_size == 8 ? ml_get64(v.mv_data) : 0;
 		if (fmt != ML_STORE_FORMAT) {
 			mdb_txn_abort(t);
-			return ml_err(MEMLANE_ECORRUPT, "memlane_open: '%s/data.mdb' holds store format %" PRIu64 "; this library reads %d",
+			return ml_err(MEMLANE_ECORRUPT,
+			              "memlane_open: '%s/data.mdb' holds store format %" PRIu64 "; this library reads %d",
 			              st->dir, fmt, ML_STORE_FORMAT);
 		}
 		*kind = 1;

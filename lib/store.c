@@ -301,6 +301,10 @@ static int check_file_size(struct ml_store *st, const char *path)
 		              "memlane_open: '%s' is cut short: %lld bytes, but its LMDB meta page counts %" PRIu64
 		              " pages of %u bytes",
 		              path, (long long)sb.st_size, (uint64_t)info.me_last_pgno + 1, es.ms_psize);
+	/* Nor its branch and leaf pages (mdbcheck.c). */
+	char why[200];
+	if (ml_mdb_check(fd, why, sizeof(why)) != 0)
+		return ml_err(MEMLANE_ECORRUPT, "memlane_open: '%s' is damaged: %s", path, why);
 	return 0;
 }
 

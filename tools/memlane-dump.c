@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -226,6 +228,29 @@ static void check_file_size(struct store *st, const char *path)
 		    (long long)sb.st_size, (uint64_t)info.me_last_pgno + 1, env.ms_psize);
 }
 
+/* LMDB trusts its pages: damage in a branch or leaf page can crash it.
+ * When no arena holds the directory (the file is not being written),
+ * check them first, as memlane_open does (lib/mdbcheck.c). While an
+ * arena holds it, the arena checked them when it opened the store. */
+static void check_pages(const char *dir, const char *path)
+{
+	char lock[4096], why[200];
+	snprintf(lock, sizeof(lock), "%s/" ML_LOCK_FILE, dir);
+	int lfd = open(lock, O_RDONLY | O_CLOEXEC);
+	if (lfd >= 0 && flock(lfd, LOCK_SH | LOCK_NB) != 0) {
+		close(lfd);
+		return; /* an arena owns the directory */
+	}
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int rc = fd >= 0 ? ml_mdb_check(fd, why, sizeof(why)) : 0;
+	if (fd >= 0)
+		close(fd);
+	if (lfd >= 0)
+		close(lfd); /* drops the lock */
+	if (rc)
+		die(EXIT_USAGE, "'%s' is damaged: %s", path, why);
+}
+
 static void store_open(struct store *st, const char *dir)
 {
 	struct stat sb;
@@ -245,6 +270,7 @@ static void store_open(struct store *st, const char *dir)
 		die(EXIT_USAGE, "'%s' is not a libmemlane store: no LMDB environment in it (%s: %s)", dir, path,
 		    strerror(errno));
 	}
+	check_pages(dir, path);
 	int rc = mdb_env_create(&st->env);
 	if (rc)
 		die(EXIT_USAGE, "mdb_env_create: %s", mdb_strerror(rc));
