@@ -139,6 +139,8 @@ static int node(struct chk *c, const uint8_t *p, uint64_t pg, unsigned i, int de
 		return bad(c, "database %s: page %" PRIu64 ": the key of node %u runs past the page", db, pg, i);
 	if (branch)
 		return walk(c, lohi | (uint64_t)flags << 32, depth + 1, db, fn);
+	/* No memlane database has sorted duplicates: F_DUPDATA would make
+	 * LMDB read the data as a page of its own. */
 	if (flags & ~(F_BIGDATA | F_SUBDATA) || ((flags & F_BIGDATA) && (flags & F_SUBDATA)))
 		return bad(c, "database %s: page %" PRIu64 ": node %u has flags 0x%x", db, pg, i, flags);
 	const uint8_t *data = n + NODESIZE + ksize;
