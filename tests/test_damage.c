@@ -20,13 +20,17 @@
  * is on stderr), a hang (SIGALRM after 20 s).
  *
  * The cases: a seeded loop of single bit flips anywhere in data.mdb
- * (MEMLANE_DAMAGE_FLIPS, default 300; MEMLANE_DAMAGE_SEED), a flipped byte
- * in every record header field and in each object's payload, data.mdb
- * truncated at several sizes, replaced by random bytes or zeros, a
- * foreign LMDB environment (other databases, keys of its own), an
- * environment with memlane's databases but no format record, stores of a
- * future format, a garbage lock.mdb. memlane-store(5), DAMAGED STORES,
- * says what remains undetectable. */
+ * (MEMLANE_DAMAGE_FLIPS, default 300; MEMLANE_DAMAGE_SEED; one flip alone
+ * with MEMLANE_DAMAGE_ONLY), flips in LMDB's pages that once crashed it,
+ * a flipped byte in every record header field and in each object's
+ * payload, data.mdb truncated at several sizes, replaced by random bytes
+ * or zeros, a foreign LMDB environment (other databases, keys of its
+ * own), an environment with memlane's databases but no format record,
+ * stores of a future format, a garbage lock.mdb, damaged persist, slots
+ * and handle table records. The reference store is made with a fixed
+ * arena id, so its data.mdb has the same layout every run and a seed
+ * flips the same structures. memlane-store(5), DAMAGED STORES, says what
+ * is checked and what remains undetectable. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
