@@ -177,7 +177,7 @@ static int walk(struct chk *c, uint64_t pg, int depth, const char *db, leaf_fn f
 		return bad(c, "database %s: the tree is deeper than %d pages", db, MAX_DEPTH);
 	if (mark(c, pg, 1, db))
 		return -1;
-	uint8_t *p = malloc(c->psize);
+	uint8_t *p = calloc(1, c->psize); /* zeros, should the read fail */
 	if (!p)
 		return bad(c, "out of memory");
 	int rc = rd(c, p, c->psize, pg * c->psize);
