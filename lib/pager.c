@@ -317,6 +317,28 @@ int ml_pager_flush(memlane_arena *a)
 
 /* ---- fault-in ------------------------------------------------------------ */
 
+/* A size no lane can hold may be a damaged handle table entry: true,
+ * with the error set, when @s's record holds another size. */
+static bool record_size_differs(memlane_arena *a, const struct ml_stub *s, memlane_handle h, const char *what)
+{
+	MDB_txn *t;
+	if (mdb_txn_begin(a->store->env, NULL, MDB_RDONLY, &t) != 0)
+		return false;
+	uint8_t k[16];
+	ml_rec_key(k, h, s->seq);
+	MDB_val key = val_of(k, 16), val;
+	struct ml_rec_info info;
+	bool differs = mdb_get(t, a->store->objects, &key, &val) != 0 ||
+	               ml_rec_header_parse(val.mv_data, val.mv_size, &info) != 0 || info.size != s->size;
+	mdb_txn_abort(t);
+	if (differs)
+		ml_err(MEMLANE_ECORRUPT,
+		       "%s: handle 0x%016" PRIx64 ": the handle table in '%s' says %" PRIu64 " bytes, which its record "
+		       "(seq %" PRIu64 ") does not hold: the table or the record is damaged",
+		       what, h, a->store->dir, s->size, s->seq);
+	return differs;
+}
+
 /* Bring spilled @s back into the SlowLane (the one-way lane: never the
  * FastLane). Placing it may evict others, never @s itself (it is on no
  * lane list) nor a pinned one. */
@@ -328,6 +350,8 @@ int ml_fault_in(memlane_arena *a, struct ml_stub *s, const char *what)
 	memlane_handle h = ml_handle_make(a, idx);
 	struct ml_place p;
 	int rc = ml_place_object(a, s->size, ml_stub_align(s), MEMLANE_SLOW, &p);
+	if (rc == MEMLANE_ETOOBIG && record_size_differs(a, s, h, what))
+		return MEMLANE_ECORRUPT;
 	if (rc)
 		return rc;
 	MDB_txn *t = NULL;
@@ -572,6 +596,13 @@ static int get_meta(MDB_txn *t, struct ml_store *st, const char *name, MDB_val *
 	return mdb_get(t, st->meta, &key, val);
 }
 
+/* Entries in @dbi; a database LMDB cannot count counts as not empty. */
+static uint64_t db_entries(MDB_txn *t, MDB_dbi dbi)
+{
+	MDB_stat s;
+	return mdb_stat(t, dbi, &s) == 0 ? s.ms_entries : 1;
+}
+
 /* What the directory holds: 0 nothing yet, 1 a scratch store, 2 a
  * persistent one. */
 static int store_kind(memlane_arena *a, int *kind)
@@ -588,13 +619,36 @@ static int store_kind(memlane_arena *a, int *kind)
 		uint64_t fmt = v.mv_size == 8 ? ml_get64(v.mv_data) : 0;
 		if (fmt != ML_STORE_FORMAT) {
 			mdb_txn_abort(t);
-			return ml_err(MEMLANE_ECORRUPT, "memlane_open: '%s' holds store format %" PRIu64 "; this library reads %d",
+			return ml_err(MEMLANE_ECORRUPT,
+			              "memlane_open: '%s/data.mdb' holds store format %" PRIu64 "; this library reads %d",
 			              st->dir, fmt, ML_STORE_FORMAT);
 		}
 		*kind = 1;
 		if (get_meta(t, st, ML_META_PERSIST, &v) == 0 && v.mv_size == 1 && *(uint8_t *)v.mv_data)
 			*kind = 2;
-	} else if (rc != MDB_NOTFOUND) {
+		/* Only checkpoints write these: a scratch store here means a
+		 * damaged persist record, and a scratch store is deleted. */
+		if (*kind == 1 && (get_meta(t, st, ML_META_CHECKPOINT, &v) == 0 || get_meta(t, st, ML_META_SLOTS, &v) == 0 ||
+		                   db_entries(t, st->handles) != 0)) {
+			mdb_txn_abort(t);
+			return ml_err(MEMLANE_ECORRUPT,
+			              "memlane_open: '%s/data.mdb' is damaged: it holds a checkpoint, but its persist record "
+			              "is missing or not 1",
+			              st->dir);
+		}
+	} else if (rc == MDB_NOTFOUND) {
+		/* New, or left by a crash before its first transaction: empty
+		 * databases. Anything else was not written by this library. */
+		uint64_t n = db_entries(t, st->meta) + db_entries(t, st->objects) + db_entries(t, st->handles) +
+		             db_entries(t, st->roots);
+		if (n) {
+			mdb_txn_abort(t);
+			return ml_err(MEMLANE_ESTORE,
+			              "memlane_open: '%s/data.mdb' has no format record but holds %" PRIu64
+			              " entries: it is not a libmemlane store, or it is damaged; memlane_open leaves it alone",
+			              st->dir, n);
+		}
+	} else {
 		mdb_txn_abort(t);
 		return ml_store_err(rc, "memlane_open", st->dir);
 	}
@@ -645,8 +699,8 @@ static int restore_table(memlane_arena *a, MDB_txn *t)
 		}
 	}
 	rc = get_meta(t, st, ML_META_SLOTS, &v);
-	if (rc == MDB_NOTFOUND)
-		return 0; /* created, never checkpointed */
+	if (rc == MDB_NOTFOUND) /* created, never checkpointed; else damaged */
+		return get_meta(t, st, ML_META_CHECKPOINT, &v) == 0 || db_entries(t, st->handles) ? MDB_CORRUPTED : 0;
 	/* More slots than a handle can name, or a generation no handle
 	 * can carry: damage (and never a truncated count). */
 	if (rc || v.mv_size % 4 || v.mv_size / 4 >= ML_NIL)
@@ -782,7 +836,8 @@ static int restore(memlane_arena *a)
 	mdb_txn_abort(t);
 	if (rc > 0 || rc < MEMLANE_ELAST)
 		return rc == MDB_CORRUPTED
-		               ? ml_err(MEMLANE_ECORRUPT, "memlane_open: the handle table or roots in '%s' are damaged",
+		               ? ml_err(MEMLANE_ECORRUPT,
+		                        "memlane_open: the handle table, slots or roots in '%s/data.mdb' are damaged",
 		                        a->store->dir)
 		               : ml_store_err(rc, "memlane_open", a->store->dir);
 	if (rc)

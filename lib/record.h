@@ -67,5 +67,8 @@ ML_HIDDEN int ml_rec_decode(ZSTD_DCtx *dctx, const void *rec, size_t len, void *
                             size_t whylen);
 ML_HIDDEN void ml_table_entry_encode(uint8_t out[ML_TABLE_ENTRY], const struct ml_table_entry *e);
 ML_HIDDEN int ml_table_entry_parse(const void *v, size_t len, struct ml_table_entry *e);
+/* mdbcheck.c: 0 when the LMDB pages of data.mdb (open as @fd, and not
+ * being written) are sound, else -1 with the reason in @why. */
+ML_HIDDEN int ml_mdb_check(int fd, char *why, size_t whylen);
 
 #endif /* MEMLANE_RECORD_H */

@@ -301,12 +301,48 @@ static int take_dir_lock(struct ml_store *st)
 	return 0;
 }
 
+/* The main database of a memlane store names its four databases and
+ * nothing else. Anything more is another program's environment (or a
+ * damaged name, which MDB_CREATE would replace by an empty database):
+ * refused before anything is created in it. */
+static int check_main_db(struct ml_store *st, MDB_txn *t)
+{
+	static const char *const names[] = {"meta", "objects", "handles", "roots"};
+	MDB_dbi main;
+	MDB_cursor *cur;
+	int rc = mdb_dbi_open(t, NULL, 0, &main);
+	if (rc == 0)
+		rc = mdb_cursor_open(t, main, &cur);
+	if (rc)
+		return ml_store_err(rc, "memlane_open", st->dir);
+	MDB_val key, v;
+	for (rc = mdb_cursor_get(cur, &key, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT)) {
+		bool known = false;
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			known |= key.mv_size == strlen(names[i]) && memcmp(key.mv_data, names[i], key.mv_size) == 0;
+		if (!known) {
+			int n = key.mv_size > 40 ? 40 : (int)key.mv_size;
+			mdb_cursor_close(cur);
+			return ml_err(MEMLANE_ESTORE,
+			              "memlane_open: '%s/data.mdb' is not a libmemlane store, or it is damaged: its LMDB "
+			              "main database holds the key '%.*s'; memlane_open leaves it alone",
+			              st->dir, n, (const char *)key.mv_data);
+		}
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : ml_store_err(rc, "memlane_open", st->dir);
+}
+
 static int open_dbis(struct ml_store *st)
 {
 	MDB_txn *t;
 	int rc = mdb_txn_begin(st->env, NULL, 0, &t);
 	if (rc)
 		return ml_store_err(rc, "memlane_open", st->dir);
+	if ((rc = check_main_db(st, t)) != 0) {
+		mdb_txn_abort(t);
+		return rc;
+	}
 	if ((rc = mdb_dbi_open(t, "meta", MDB_CREATE, &st->meta)) || (rc = mdb_dbi_open(t, "objects", MDB_CREATE, &st->objects)) ||
 	    (rc = mdb_dbi_open(t, "handles", MDB_CREATE, &st->handles)) ||
 	    (rc = mdb_dbi_open(t, "roots", MDB_CREATE, &st->roots))) {
@@ -324,6 +360,32 @@ static void reap_readers(struct ml_store *st)
 {
 	int dead = 0;
 	mdb_reader_check(st->env, &dead);
+}
+
+/* LMDB maps data.mdb and trusts its meta page: in a file cut short (a
+ * copy that stopped early) the first page past the end is SIGBUS, not
+ * an error. LMDB writes pages before the meta page that names them, so a
+ * store it wrote is never shorter than that. */
+static int check_file_size(struct ml_store *st, const char *path)
+{
+	MDB_envinfo info;
+	MDB_stat es;
+	int fd;
+	struct stat sb;
+	if (mdb_env_info(st->env, &info) != 0 || mdb_env_stat(st->env, &es) != 0 || mdb_env_get_fd(st->env, &fd) != 0 ||
+	    fstat(fd, &sb) != 0)
+		return ml_err(MEMLANE_ESTORE, "memlane_open: cannot examine '%s'", path);
+	uint64_t need = ((uint64_t)info.me_last_pgno + 1) * es.ms_psize;
+	if ((uint64_t)sb.st_size < need)
+		return ml_err(MEMLANE_ECORRUPT,
+		              "memlane_open: '%s' is cut short: %lld bytes, but its LMDB meta page counts %" PRIu64
+		              " pages of %u bytes",
+		              path, (long long)sb.st_size, (uint64_t)info.me_last_pgno + 1, es.ms_psize);
+	/* Nor its branch and leaf pages (mdbcheck.c). */
+	char why[200];
+	if (ml_mdb_check(fd, why, sizeof(why)) != 0)
+		return ml_err(MEMLANE_ECORRUPT, "memlane_open: '%s' is damaged: %s", path, why);
+	return 0;
 }
 
 /* Open the LMDB environment in st->dir with st->env_flags. */
@@ -348,7 +410,9 @@ static int env_open(struct ml_store *st)
 	mdb_env_set_maxdbs(st->env, 8);
 	mdb_env_set_mapsize(st->env, st->map_size);
 	if ((rc = mdb_env_open(st->env, st->dir, st->env_flags, 0600)) != 0)
-		return ml_store_err(rc, "memlane_open", st->dir);
+		return ml_store_err(rc, "memlane_open: cannot open data.mdb", st->dir);
+	if ((rc = check_file_size(st, path)) != 0)
+		return rc;
 	reap_readers(st);
 	return open_dbis(st);
 }

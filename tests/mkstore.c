@@ -5,7 +5,7 @@
  *                                 process until standard input closes
  *   mkstore DIR live-scratch      the same with persist=0 (a scratch store
  *                                 exists only while its arena runs)
- *   mkstore DIR corrupt HANDLE [payload|header|delete|table]
+ *   mkstore DIR corrupt HANDLE [payload|header|delete|table|size]
  *                                 damage one object of a closed store
  *   mkstore DIR foreign [plain|noformat|format2]
  *                                 an LMDB environment that is not a
@@ -13,6 +13,15 @@
  *   mkstore DIR readers           print "stale N": slots in lock.mdb
  *                                 held by processes that are gone
  *                                 (mdb_reader_check, which frees them)
+ *   mkstore DIR flip OFFSET MASK  XOR byte OFFSET of DIR/data.mdb with MASK
+ *   mkstore DIR check PREFIX      open DIR with the library and read every
+ *                                 object PREFIX.manifest lists: prints
+ *                                 "refused" (memlane_open failed with
+ *                                 MEMLANE_ECORRUPT or MEMLANE_ESTORE), or
+ *                                 "damaged HANDLE" for each read that
+ *                                 returned MEMLANE_ECORRUPT, then "ok";
+ *                                 exit 1 on anything else (wrong bytes,
+ *                                 another error code)
  *
  * Stores are built through the public API only, so the test checks
  * memlane-dump against what a program really wrote. Every object's bytes
@@ -478,6 +487,20 @@ static int mode_corrupt(const char *dir, const char *handle, const char *how)
 	MDB_MUST(mdb_get(t, handles, &key, &v));
 	if (v.mv_size < 8)
 		die("handle table entry of 0x%016" PRIx64 " is %zu bytes", h, v.mv_size);
+	if (strcmp(how, "size") == 0) {
+		/* A size its record does not hold. */
+		uint8_t e[64];
+		size_t n = v.mv_size > sizeof(e) ? sizeof(e) : v.mv_size;
+		if (n < 16)
+			die("handle table entry of 0x%016" PRIx64 " is %zu bytes", h, v.mv_size);
+		memcpy(e, v.mv_data, n);
+		e[8] ^= 0x01;
+		MDB_val nv = {n, e};
+		MDB_MUST(mdb_put(t, handles, &key, &nv, 0));
+		MDB_MUST(mdb_txn_commit(t));
+		mdb_env_close(env);
+		return 0;
+	}
 	if (strcmp(how, "table") == 0) {
 		/* One byte short: no longer a table entry. */
 		uint8_t e[64];
@@ -510,7 +533,7 @@ static int mode_corrupt(const char *dir, const char *handle, const char *how)
 			rec[mid] ^= 0x5a;
 			rec[v.mv_size - 1] ^= 0x01;
 		} else {
-			die("unknown damage '%s' (payload, header, delete, table)", how);
+			die("unknown damage '%s' (payload, header, delete, table, size)", how);
 		}
 		MDB_val nv = {v.mv_size, rec};
 		MDB_MUST(mdb_put(t, objects, &rkey, &nv, 0));
@@ -575,15 +598,87 @@ static int mode_readers(const char *dir)
 	return 0;
 }
 
+/* One byte of data.mdb changed, in place. */
+static int mode_flip(const char *dir, const char *offset, const char *mask)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/data.mdb", dir);
+	char *end;
+	errno = 0;
+	unsigned long long off = strtoull(offset, &end, 0);
+	unsigned long m = strtoul(mask, &end, 0);
+	if (errno || m == 0 || m > 255)
+		die("bad offset '%s' or mask '%s'", offset, mask);
+	FILE *f = fopen(path, "r+b");
+	int c;
+	if (!f || fseek(f, (long)off, SEEK_SET) != 0 || (c = fgetc(f)) == EOF || fseek(f, (long)off, SEEK_SET) != 0 ||
+	    fputc(c ^ (int)m, f) == EOF || fclose(f) != 0)
+		die("cannot change byte %llu of '%s': %s", off, path, strerror(errno));
+	return 0;
+}
+
+/* What the library makes of a (damaged) copy of a store whose manifest
+ * is PREFIX.manifest: refused, or each object exact or MEMLANE_ECORRUPT. */
+static int mode_check(const char *dir, const char *prefix)
+{
+	memlane_config cfg;
+	make_config(&cfg, true);
+	cfg.store_sync = MEMLANE_SYNC_NONE; /* a throw-away copy */
+	memlane_arena *a;
+	int rc = memlane_open(&a, dir, &cfg);
+	if (rc == MEMLANE_ECORRUPT || rc == MEMLANE_ESTORE) {
+		printf("refused %s\n", memlane_errmsg());
+		return 0;
+	}
+	MUST(rc);
+	char path[4096], line[4096];
+	snprintf(path, sizeof(path), "%s.manifest", prefix);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		die("cannot read '%s': %s", path, strerror(errno));
+	int bad = 0;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long h, sum;
+		size_t size;
+		unsigned tag;
+		if (sscanf(line, "object %llx %zu %u %llx", &h, &size, &tag, &sum) != 4)
+			continue;
+		uint8_t *b = malloc(size ? size : 1);
+		if (!b)
+			die("out of memory");
+		rc = memlane_read(a, h, 0, b, size);
+		if (rc == MEMLANE_ECORRUPT) {
+			printf("damaged 0x%016llx\n", h);
+		} else if (rc) {
+			fprintf(stderr, "%s: object 0x%016llx: memlane_read = %d (%s)\n", me, h, rc, memlane_errmsg());
+			bad = 1;
+		} else if (fnv1a64(b, size) != sum) {
+			fprintf(stderr, "%s: object 0x%016llx: wrong bytes\n", me, h);
+			bad = 1;
+		}
+		free(b);
+	}
+	fclose(f);
+	rc = memlane_close(a);
+	if (rc && rc != MEMLANE_ECORRUPT && rc != MEMLANE_ESTORE) {
+		fprintf(stderr, "%s: memlane_close = %d (%s)\n", me, rc, memlane_errmsg());
+		bad = 1;
+	}
+	printf("ok\n");
+	return bad;
+}
+
 static void usage(void) __attribute__((noreturn));
 static void usage(void)
 {
 	fprintf(stderr,
 	        "usage: %s DIR persist|live|live-scratch\n"
-	        "       %s DIR corrupt HANDLE [payload|header|delete|table]\n"
+	        "       %s DIR corrupt HANDLE [payload|header|delete|table|size]\n"
 	        "       %s DIR foreign [plain|noformat|format2]\n"
-	        "       %s DIR readers\n",
-	        me, me, me, me);
+	        "       %s DIR readers\n"
+	        "       %s DIR flip OFFSET MASK\n"
+	        "       %s DIR check PREFIX\n",
+	        me, me, me, me, me, me);
 	exit(2);
 }
 
@@ -603,6 +698,10 @@ int main(int argc, char **argv)
 		return mode_corrupt(dir, argv[3], argc == 5 ? argv[4] : "payload");
 	if (strcmp(mode, "readers") == 0 && argc == 3)
 		return mode_readers(dir);
+	if (strcmp(mode, "flip") == 0 && argc == 5)
+		return mode_flip(dir, argv[3], argv[4]);
+	if (strcmp(mode, "check") == 0 && argc == 4)
+		return mode_check(dir, argv[3]);
 	if (strcmp(mode, "foreign") == 0 && (argc == 3 || argc == 4))
 		return mode_foreign(dir, argc == 4 ? argv[3] : "plain");
 	usage();

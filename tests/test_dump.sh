@@ -17,7 +17,8 @@
 # Also: a dump never writes data.mdb; a dump holding a read transaction
 # does not hold up the arena's checkpoint; a dump killed by a signal
 # inside its transaction leaves no stale reader slot in lock.mdb; damaged copies (a record's
-# payload or header, a missing record, a handle table entry; made by
+# payload or header, a missing record, a handle table entry or the size
+# in it; made by
 # mkstore through LMDB directly) make --verify exit 1 naming the handle
 # and --raw of that handle exit 1, while every other object still reads
 # back exact; and bad input (missing, foreign or cut-short stores, bad
@@ -419,7 +420,60 @@ damaged payload-small 0 "payload:$h_small"
 damaged header 1 "header:$h_mid"
 damaged missing-record 1 "delete:$h_other"
 damaged table-entry 1 "table:$h_raw"
+damaged table-size 0 "size:$h_mid"
 damaged several 1 "payload:$h_zstd" "payload:$h_raw" "delete:$h_small"
+
+# ---- bit flips anywhere in data.mdb: --verify against the library ----------------
+
+# Each flip in a fresh copy of $p. mkstore check reads every object with
+# the library (which checks each record's hash and size): "refused", or
+# "damaged HANDLE" for each MEMLANE_ECORRUPT, never wrong bytes. Then
+# memlane-dump --verify must agree: it refuses the store (exit 2) only
+# when the library does, it finds it sound (exit 0) only when the library
+# found no damage, and otherwise (exit 1) it names exactly the handles
+# the library found damaged. Neither may crash or hang.
+# MEMLANE_DUMP_FLIPS (default 24) and MEMLANE_DUMP_SEED set the loop.
+flips=${MEMLANE_DUMP_FLIPS:-24}
+RANDOM=${MEMLANE_DUMP_SEED:-1}
+fsize=$(stat -c %s "$p/data.mdb")
+n_sound=0 n_named=0 n_refused=0
+for ((i = 0; i < flips; i++)); do
+	off=$(((RANDOM * 32768 + RANDOM) % fsize))
+	mask=$((1 << (RANDOM % 8)))
+	what="flip $i (byte $off of $fsize, mask $mask)"
+	d=$tmp/flip
+	rm -rf "$d"
+	mkdir "$d" && cp "$p/data.mdb" "$d/" || hard_error "cannot copy $p"
+	"$MKSTORE" "$d" flip "$off" "$mask" >"$tmp/mk.out" 2>&1 || hard_error "mkstore flip: $(cat "$tmp/mk.out")"
+	dump --verify "$d"
+	vrc=$rc
+	cp "$tmp/out" "$tmp/flip.verify"
+	verr=$(head -c 300 "$tmp/err")
+	timeout "$LIMIT" "$MKSTORE" "$d" check "$p" >"$tmp/flip.check" 2>"$tmp/flip.err"
+	crc=$?
+	if ((crc != 0)) || ! grep -Eq '^(ok|refused)' "$tmp/flip.check"; then
+		fail "$what: the library: exit $crc: $(head -c 300 "$tmp/flip.err")"
+		continue
+	fi
+	if grep -q '^refused' "$tmp/flip.check"; then
+		n_refused=$((n_refused + 1))
+		((vrc == 1 || vrc == 2)) ||
+			fail "$what: the library refuses the store ($(head -c 200 "$tmp/flip.check")), memlane-dump --verify exits $vrc"
+		continue
+	fi
+	lib=$(awk '$1 == "damaged" { print $2 }' "$tmp/flip.check" | sort -u | tr '\n' ' ')
+	named=$(awk '$1 == "damaged:" && $2 == "handle" { print $3 }' "$tmp/flip.verify" | sort -u | tr '\n' ' ')
+	if [ -z "$lib" ]; then
+		n_sound=$((n_sound + 1))
+		((vrc == 0)) || fail "$what: the library reads every object exact; memlane-dump --verify exits $vrc: $(head -c 300 "$tmp/flip.verify") $verr"
+	else
+		n_named=$((n_named + 1))
+		((vrc == 1)) || fail "$what: the library finds $lib damaged; memlane-dump --verify exits $vrc: $verr"
+		[ "$lib" = "$named" ] ||
+			fail "$what: the library finds '$lib' damaged, memlane-dump --verify names '$named': $(head -c 400 "$tmp/flip.verify")"
+	fi
+done
+echo "$me: $flips bit flips: $n_sound sound, $n_named with the damaged handles named, $n_refused refused"
 
 # ---- bad input: exit 2 and a message, nothing on standard output -----------------
 

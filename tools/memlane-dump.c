@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -226,6 +228,29 @@ static void check_file_size(struct store *st, const char *path)
 		    (long long)sb.st_size, (uint64_t)info.me_last_pgno + 1, env.ms_psize);
 }
 
+/* LMDB trusts its pages: damage in a branch or leaf page can crash it.
+ * When no arena holds the directory (the file is not being written),
+ * check them first, as memlane_open does (lib/mdbcheck.c). While an
+ * arena holds it, the arena checked them when it opened the store. */
+static void check_pages(const char *dir, const char *path)
+{
+	char lock[4096], why[200];
+	snprintf(lock, sizeof(lock), "%s/" ML_LOCK_FILE, dir);
+	int lfd = open(lock, O_RDONLY | O_CLOEXEC);
+	if (lfd >= 0 && flock(lfd, LOCK_SH | LOCK_NB) != 0) {
+		close(lfd);
+		return; /* an arena owns the directory */
+	}
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int rc = fd >= 0 ? ml_mdb_check(fd, why, sizeof(why)) : 0;
+	if (fd >= 0)
+		close(fd);
+	if (lfd >= 0)
+		close(lfd); /* drops the lock */
+	if (rc)
+		die(EXIT_USAGE, "'%s' is damaged: %s", path, why);
+}
+
 static void store_open(struct store *st, const char *dir)
 {
 	struct stat sb;
@@ -245,6 +270,7 @@ static void store_open(struct store *st, const char *dir)
 		die(EXIT_USAGE, "'%s' is not a libmemlane store: no LMDB environment in it (%s: %s)", dir, path,
 		    strerror(errno));
 	}
+	check_pages(dir, path);
 	int rc = mdb_env_create(&st->env);
 	if (rc)
 		die(EXIT_USAGE, "mdb_env_create: %s", mdb_strerror(rc));
@@ -323,6 +349,9 @@ static void describe_record(const MDB_val *v, struct object *o)
 
 typedef void (*object_fn)(struct store *st, const struct object *o, void *ctx);
 
+/* The LMDB error that ended the last each_object() early, or 0. */
+static int walk_error;
+
 /* Every object: the handle table of a persistent store, the newest
  * record of each handle in a scratch one. */
 static void each_object(struct store *st, object_fn fn, void *ctx)
@@ -382,6 +411,8 @@ static void each_object(struct store *st, object_fn fn, void *ctx)
 			fn(st, &o, ctx);
 	}
 	mdb_cursor_close(cur);
+	if (rc != MDB_NOTFOUND)
+		walk_error = rc; /* LMDB found its pages damaged: the walk stopped short */
 }
 
 /* Find one object by handle; false when the store has none. */
@@ -825,7 +856,6 @@ static void report_damage(struct verify_ctx *c, memlane_handle h, uint64_t seq, 
 
 static void check_table_entry(struct store *st, const struct object *o, void *ctx)
 {
-	(void)st;
 	struct verify_ctx *c = ctx;
 	if (o->codec == CODEC_BAD_ENTRY) {
 		char why[96];
@@ -837,6 +867,18 @@ static void check_table_entry(struct store *st, const struct object *o, void *ct
 	if (o->codec < 0 && o->stored == 0) {
 		c->missing++;
 		report_damage(c, o->h, o->seq, "the handle table names a record that is missing");
+		return;
+	}
+	/* The record decoded to the size in its own header; the library
+	 * reads it with the size in the table. */
+	MDB_val v;
+	struct ml_rec_info info;
+	if (o->codec >= 0 && get_record(st, o->h, o->seq, &v) && ml_rec_header_parse(v.mv_data, v.mv_size, &info) == 0 &&
+	    info.size != o->size) {
+		char why[128];
+		snprintf(why, sizeof(why), "the handle table says %" PRIu64 " bytes, the record holds %" PRIu64, o->size,
+		         info.size);
+		report_damage(c, o->h, o->seq, why);
 	}
 }
 
@@ -893,10 +935,24 @@ static int mode_verify(struct store *st)
 			fprintf(stderr, "\rverify: %" PRIu64 " of %" PRIu64 " records", c.records, c.total);
 	}
 	mdb_cursor_close(cur);
+	if (rc != MDB_NOTFOUND) {
+		/* LMDB found its own pages damaged: the walk stopped short. */
+		char why[160];
+		snprintf(why, sizeof(why), "the objects database is damaged after %" PRIu64 " records: %s", c.records,
+		         mdb_strerror(rc));
+		report_damage(&c, 0, 0, why);
+	}
 	if (c.progress)
 		fprintf(stderr, "\r%60s\r", "");
-	if (st->persist)
+	if (st->persist) {
+		walk_error = 0;
 		each_object(st, check_table_entry, &c);
+		if (walk_error) {
+			char why[160];
+			snprintf(why, sizeof(why), "the handle table is damaged: %s", mdb_strerror(walk_error));
+			report_damage(&c, 0, 0, why);
+		}
+	}
 	free(buf);
 	ZSTD_freeDCtx(d);
 	if (json)
