@@ -58,7 +58,7 @@ static int ml_slots_grow(memlane_arena *a)
 		want = ML_NIL - 1;
 	struct ml_stub *n = realloc(a->stubs, (size_t)want * sizeof(*n));
 	if (!n)
-		return ml_err(MEMLANE_ENOMEM, "cannot grow the handle table to %" PRIu64 " slots", want);
+		return ml_err(MEMLANE_ENOMEM, "out of memory growing the handle table to %" PRIu64 " slots", want);
 	a->stubs = n;
 	a->slots_cap = (uint32_t)want;
 	return 0;

@@ -268,6 +268,36 @@ static int env_open(struct ml_store *st)
 	return open_dbis(st);
 }
 
+/* LMDB gives up on its environment when a meta page write fails (every
+ * later transaction is MDB_PANIC), and a map growth whose mmap fails
+ * leaves it without a map. The file still holds the last commit, which
+ * is what the arena's bookkeeping follows: open the environment again
+ * (the flock stays held). On failure st->env is NULL, and the next
+ * transaction tries again. */
+static int env_reopen(struct ml_store *st)
+{
+	if (st->env)
+		mdb_env_close(st->env);
+	st->env = NULL;
+	int rc = env_open(st);
+	if (rc && st->env) {
+		mdb_env_close(st->env);
+		st->env = NULL;
+	}
+	return rc;
+}
+
+/* mdb_txn_begin, over a lost or dead environment. */
+static int txn_begin(struct ml_store *st, unsigned flags, MDB_txn **t)
+{
+	if (!st->env && env_reopen(st) != 0)
+		return EIO;
+	int rc = mdb_txn_begin(st->env, NULL, flags, t);
+	if (rc == MDB_PANIC && env_reopen(st) == 0)
+		rc = mdb_txn_begin(st->env, NULL, flags, t);
+	return rc;
+}
+
 /* Close the environment and delete its files (the flock stays held):
  * LMDB files never shrink, so a scratch store starts over this way. */
 static void env_remove(struct ml_store *st)
@@ -347,8 +377,11 @@ static int grow_map(struct ml_store *st, const char *what)
 	}
 	size_t want = st->map_size * 2 < st->map_max ? st->map_size * 2 : st->map_max;
 	int rc = mdb_env_set_mapsize(st->env, want);
-	if (rc)
-		return ml_store_err(rc, what, st->dir);
+	if (rc) {
+		int e = ml_store_err(rc, what, st->dir);
+		env_reopen(st); /* the old map is gone */
+		return e;
+	}
 	st->map_size = want;
 	return 0;
 }
@@ -379,7 +412,7 @@ int ml_store_write(struct ml_store *st, const char *what, ml_txn_fn fn, void *ct
 	bool nudged = false;
 	for (;;) {
 		MDB_txn *t;
-		int rc = mdb_txn_begin(st->env, NULL, 0, &t);
+		int rc = txn_begin(st, 0, &t);
 		if (rc)
 			return ml_store_err(rc, what, st->dir);
 		rc = fn(t, ctx);
@@ -409,7 +442,7 @@ int ml_store_write(struct ml_store *st, const char *what, ml_txn_fn fn, void *ct
 
 int ml_store_read_begin(struct ml_store *st, MDB_txn **t, const char *what)
 {
-	int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, t);
+	int rc = txn_begin(st, MDB_RDONLY, t);
 	return rc ? ml_store_err(rc, what, st->dir) : 0;
 }
 
