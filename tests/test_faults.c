@@ -189,16 +189,14 @@ static void on_alarm(int sig)
 static void failed(struct sc *c, const char *api, int rc);
 
 /* Run @call; when it fails, check the failure, then run it again: it
- * must succeed now. */
+ * must succeed now, or fail because of another armed fault (failed()
+ * allows one failure per fault that fired). */
 #define DO(c, api, call)                                                                                               \
 	do {                                                                                                           \
 		int rc_ = (call);                                                                                      \
-		if (rc_) {                                                                                             \
+		while (rc_) {                                                                                          \
 			failed(c, api, rc_);                                                                           \
 			rc_ = (call);                                                                                  \
-			if (rc_)                                                                                       \
-				die(c, "%s failed again once the fault was gone: %s (%s)", api, memlane_strerror(rc_), \
-				    memlane_errmsg());                                                                 \
 		}                                                                                                      \
 	} while (0)
 
@@ -443,7 +441,8 @@ static void scenario(struct sc *c)
 }
 
 /* The child: run the scenario with @spec armed, report on @out. */
-static void child(struct sc *c, const char *spec)
+/* Every child: a watchdog and a word on crashes. */
+static void child_start(struct sc *c)
 {
 	the_sc = c;
 	signal(SIGALRM, on_alarm);
@@ -452,6 +451,11 @@ static void child(struct sc *c, const char *spec)
 	signal(SIGABRT, on_crash);
 	alarm(30);
 	fi.reset();
+}
+
+static void child(struct sc *c, const char *spec)
+{
+	child_start(c);
 	if (spec && fi.arm(spec) != 0)
 		die(c, "bad fault spec '%s'", spec);
 	scenario(c);
@@ -480,12 +484,10 @@ static void child(struct sc *c, const char *spec)
 
 /* Crash mode's second half: reopen the directory the dead child left
  * and compare with the checkpoint it saved. */
-static void crash_check(struct sc *c)
+static void crash_check(struct sc *c, const char *spec)
 {
-	the_sc = c;
-	signal(SIGALRM, on_alarm);
-	alarm(30);
-	fi.reset();
+	(void)spec;
+	child_start(c);
 	FILE *f = fopen(c->snapfile, "rb");
 	if (!f || fread(&c->ckpt, sizeof(c->ckpt), 1, f) != 1 || fread(&c->cur, sizeof(c->cur), 1, f) != 1)
 		die(c, "cannot read '%s'", c->snapfile);
@@ -517,17 +519,23 @@ struct result {
 
 static char base_dir[PATH_MAX];
 
+/* Options on top of the scenario's (the map growth cases). */
+static const char *extra_options = "";
+
 static void config_for(memlane_config *cfg, int persist)
 {
 	memlane_config_init(cfg);
 	assert_int_equal(memlane_config_parse(cfg, "fast_lane_size=64K,slow_lane_size=1M,threshold=1K,"
 	                                            "policy_check_interval=0,compression=zstd"),
 	                 0);
+	assert_int_equal(memlane_config_parse(cfg, extra_options), 0);
 	cfg->persist = persist;
 }
 
+typedef void child_fn(struct sc *c, const char *spec);
+
 /* Run one child: @fn is child or crash_check. */
-static void run_child(int persist, enum mode mode, const char *spec, bool fresh, bool check, struct result *r)
+static void run_child(int persist, enum mode mode, const char *spec, bool fresh, child_fn *body, struct result *r)
 {
 	char dir[PATH_MAX + 16], snap[PATH_MAX + 16];
 	snprintf(dir, sizeof(dir), "%s/store", base_dir);
@@ -558,9 +566,7 @@ static void run_child(int persist, enum mode mode, const char *spec, bool fresh,
 		c.want = malloc(c.bufsize);
 		if (!c.out || !c.buf || !c.want)
 			_exit(3);
-		if (check)
-			crash_check(&c);
-		child(&c, spec);
+		(body ? body : child)(&c, spec);
 	}
 	close(p[1]);
 	size_t cap = 65536, len = 0;
@@ -714,12 +720,60 @@ static void report_failure(const char *part, const char *spec, const struct resu
 	print_message("FAILED [%s] %s: %s\n", part, spec, r->line);
 }
 
+/* A full map (MDB_MAP_FULL at each write site) is grown and the write
+ * tried again; with faults in the growth itself (mdb_env_set_mapsize,
+ * or the mmap LMDB makes in it, which leaves the environment without a
+ * map); and at store_max_size, where the write transaction that lets
+ * freed pages be reused is tried first (faults in it too). */
+static int map_growth_cases(const struct counts *k, const char *part)
+{
+	static const char *const nested[][2] = {
+		{"", ""},
+		{"", ",mdb_env_set_mapsize:+1"},
+		{"", ",mmap:+1"},
+		{"store_max_size=64M", ""},
+		{"store_max_size=64M", ",mdb_get:+1"},
+		{"store_max_size=64M", ",mdb_put:+1"},
+		{"store_max_size=64M", ",mdb_txn_commit:+1"},
+	};
+	static const char *const writers[] = {"mdb_put", "mdb_txn_commit"};
+	int failures = 0, runs = 0;
+	for (size_t w = 0; w < TU_ARRAY_LEN(writers); w++) {
+		size_t f = func_index(writers[w]);
+		for (long s = 0; s < k->nsites; s++) {
+			if (k->sites[s].func != f || !k->sites[s].calls || k->sites[s].mod != FI_MOD_MEMLANE)
+				continue;
+			for (size_t j = 0; j < TU_ARRAY_LEN(nested); j++) {
+				char spec[160];
+				snprintf(spec, sizeof(spec), "%s:%" PRIu64 ":MAP_FULL%s", writers[w], k->sites[s].first,
+				         nested[j][1]);
+				extra_options = nested[j][0];
+				struct result r;
+				run_child(1, MODE_RUN, spec, true, NULL, &r);
+				extra_options = "";
+				free(r.log);
+				runs++;
+				total_runs++;
+				if (!r.ok || r.fired == 0) {
+					char s2[256];
+					snprintf(s2, sizeof(s2), "%s %s", nested[j][0], spec);
+					report_failure(part, s2, &r, &failures);
+				} else if (verbose()) {
+					print_message("ok [%s] %s %s: %s\n", part, nested[j][0], spec, r.line);
+				}
+			}
+		}
+	}
+	print_message("[%s] map growth: %d runs, %d failed\n", part, runs, failures);
+	return failures;
+}
+
 /* One part: count, then fail each chosen call; with persist, also crash
  * at each failure and reopen. */
 static void run_part(int persist, const char *part)
 {
 	struct result r;
-	run_child(persist, MODE_COUNT, NULL, true, false, &r);
+	run_child(persist, MODE_COUNT, NULL, true, NULL, &r);
 	if (!r.ok)
 		fail_msg("[%s] the scenario fails without faults: %s", part, r.line);
 	static struct counts k;
@@ -738,7 +792,7 @@ static void run_part(int persist, const char *part)
 	size_t nc = plan(&k, cases, TU_ARRAY_LEN(cases));
 	const char *one = getenv("FAULTS_SPEC"); /* one fault, for debugging: FUNC:N */
 	if (one && *one) {
-		run_child(persist, MODE_RUN, one, true, false, &r);
+		run_child(persist, MODE_RUN, one, true, NULL, &r);
 		print_message("[%s] %s: %s\n", part, one, r.line);
 		free(r.log);
 		free_counts(&k);
@@ -749,7 +803,7 @@ static void run_part(int persist, const char *part)
 	for (size_t i = 0; i < nc; i++) {
 		char spec[128];
 		snprintf(spec, sizeof(spec), "%s:%" PRIu64, fi.func_name(cases[i].func), cases[i].n);
-		run_child(persist, MODE_RUN, spec, true, false, &r);
+		run_child(persist, MODE_RUN, spec, true, NULL, &r);
 		free(r.log);
 		total_runs++;
 		if (!r.ok) {
@@ -768,14 +822,14 @@ static void run_part(int persist, const char *part)
 		/* Persistent: the same failure, then a crash; the directory
 		 * must reopen as the last checkpoint. */
 		if (persist && strstr(r.line, "|memlane_") != NULL) {
-			run_child(persist, MODE_CRASH, spec, true, false, &r);
+			run_child(persist, MODE_CRASH, spec, true, NULL, &r);
 			free(r.log);
 			total_runs++;
 			if (!r.ok || !r.crashed) {
 				report_failure(part, spec, &r, &failures);
 				continue;
 			}
-			run_child(persist, MODE_RUN, NULL, false, true, &r);
+			run_child(persist, MODE_RUN, NULL, false, crash_check, &r);
 			free(r.log);
 			total_runs++;
 			crashes++;
@@ -786,6 +840,8 @@ static void run_part(int persist, const char *part)
 			}
 		}
 	}
+	if (persist)
+		failures += map_growth_cases(&k, part);
 	for (long s = 0; s < k.nsites; s++) {
 		if (!k.sites[s].calls)
 			continue;
