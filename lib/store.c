@@ -136,7 +136,7 @@ int ml_rec_encode(const memlane_arena *a, const struct ml_stub *s, const void *s
 {
 	struct ml_codec_tls *t = codec_get();
 	if (!t)
-		return ml_err(MEMLANE_ENOMEM, "cannot create a zstd context");
+		return ml_err(MEMLANE_ENOMEM, "out of memory for a zstd compression context");
 	size_t size = s->size;
 	size_t bound = ZSTD_compressBound(size), stored = ml_frame_stored_bound(size);
 	uint8_t *buf = codec_buf(t, ML_REC_HEADER + (bound > stored ? bound : stored));
@@ -177,7 +177,7 @@ int ml_rec_decode_tls(const void *rec, size_t len, void *dst, uint64_t size, cha
 {
 	struct ml_codec_tls *t = codec_get();
 	if (!t) {
-		snprintf(why, whylen, "cannot create a zstd context");
+		snprintf(why, whylen, "out of memory for a zstd decompression context");
 		return -2;
 	}
 	return ml_rec_decode(t->dctx, rec, len, dst, size, why, whylen);

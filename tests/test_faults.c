@@ -507,6 +507,152 @@ static void crash_check(struct sc *c, const char *spec)
 	_exit(0);
 }
 
+/* ---- regression cases: one fault at a chosen point ------------------ */
+
+/* Forget the counts so far and arm @spec: "FUNC:1" is the next call. */
+static void arm_now(struct sc *c, const char *spec)
+{
+	fi.reset();
+	if (fi.arm(spec) != 0)
+		die(c, "bad fault spec '%s'", spec);
+}
+
+static void expect(struct sc *c, bool ok, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void expect(struct sc *c, bool ok, const char *fmt, ...)
+{
+	if (ok)
+		return;
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	die(c, "%s", msg);
+}
+
+static void child_done(struct sc *c)
+{
+	fprintf(c->out, "OK %d -|%s|%d|%s\n", fi.fired(NULL, 0), c->failed_api[0] ? c->failed_api : "-", c->failed_rc,
+	        c->failed_msg);
+	fflush(c->out);
+	_exit(0);
+}
+
+/* Opening a persistent store reads its format, then its persist flag
+ * (mdb_get 2). A failed read of the flag took the store for a scratch
+ * one, and the open wiped it. */
+static void regress_persist_flag(struct sc *c, const char *spec)
+{
+	child_start(c);
+	sc_open(c);
+	int i = alloc_write(c, 3000, 11);
+	sc_checkpoint(c);
+	expect(c, memlane_close(c->a) == 0, "close: %s", memlane_errmsg());
+	arm_now(c, spec);
+	int rc = memlane_open(&c->a, c->dir, &c->cfg);
+	expect(c, fi.fired(NULL, 0) == 1, "%s did not fire in memlane_open", spec);
+	expect(c, rc < 0 && strstr(memlane_errmsg(), c->dir), "memlane_open with the persist flag unreadable: %d (%s)", rc,
+	       memlane_errmsg());
+	expect(c, memlane_open(&c->a, c->dir, &c->cfg) == 0, "reopen: %s", memlane_errmsg());
+	check_obj(c, &c->cur.o[i], "after the failed open");
+	expect(c, memlane_close(c->a) == 0, "close: %s", memlane_errmsg());
+	child_done(c);
+}
+
+/* A write of an eviction's commit fails (a page, or the meta page:
+ * then LMDB declares its environment dead, MDB_PANIC). The next
+ * evictions work, nothing is lost, a persistent store reopens. */
+static void regress_commit_write(struct sc *c, const char *spec)
+{
+	child_start(c);
+	sc_open(c);
+	int i = alloc_write(c, 20000, 2), j = alloc_write(c, 30000, 4);
+	sc_checkpoint(c);
+	arm_now(c, spec);
+	DO(c, "memlane_evict", memlane_evict(c->a, c->cur.o[i].h));
+	DO(c, "memlane_evict", memlane_evict(c->a, c->cur.o[j].h));
+	verify_model(c, &c->cur, "after the evictions");
+	sc_checkpoint(c);
+	bool maybe;
+	sc_close(c, &maybe);
+	sc_open(c);
+	if (c->persist)
+		check_reopened(c, maybe);
+	sc_close(c, &maybe);
+	child_done(c);
+}
+
+/* An allocation that must evict, with an allocation failing inside: the
+ * message says out of memory, not "no room" in the lanes. */
+static void regress_evict_nomem(struct sc *c, const char *spec)
+{
+	child_start(c);
+	sc_open(c);
+	for (int i = 0; i < 6; i++) /* the next one needs evictions */
+		alloc_write(c, 150000, 1000u + (uint64_t)i * 2);
+	arm_now(c, spec);
+	memlane_handle h;
+	int rc = memlane_alloc(c->a, 150000, &h);
+	if (rc) {
+		snprintf(c->failed_api, sizeof(c->failed_api), "memlane_alloc");
+		c->failed_rc = rc;
+		snprintf(c->failed_msg, sizeof(c->failed_msg), "%s", memlane_errmsg());
+		expect(c, rc == MEMLANE_ENOMEM && strstr(memlane_errmsg(), "memory"),
+		       "memlane_alloc: %s, '%s' does not name the memory shortage", memlane_strerror(rc), memlane_errmsg());
+	}
+	verify_model(c, &c->cur, "after the allocation");
+	child_done(c);
+}
+
+/* zstd out of memory decoding a record is no damage. */
+static void regress_decode_nomem(struct sc *c, const char *spec)
+{
+	child_start(c);
+	sc_open(c);
+	int i = alloc_write(c, 20000, 3);
+	DO(c, "memlane_evict", memlane_evict(c->a, c->cur.o[i].h));
+	arm_now(c, spec);
+	int rc = memlane_read(c->a, c->cur.o[i].h, 0, c->buf, c->cur.o[i].size);
+	expect(c, rc == MEMLANE_ENOMEM && strstr(memlane_errmsg(), "memory"), "memlane_read: %s (%s), not ENOMEM",
+	       memlane_strerror(rc), memlane_errmsg());
+	check_obj(c, &c->cur.o[i], "after the failed read");
+	child_done(c);
+}
+
+/* The handle table cannot grow: the message says why. */
+static void regress_slots_nomem(struct sc *c, const char *spec)
+{
+	child_start(c);
+	sc_open(c);
+	arm_now(c, spec);
+	memlane_handle h;
+	int rc = memlane_alloc(c->a, 100, &h);
+	expect(c, rc == MEMLANE_ENOMEM && strstr(memlane_errmsg(), "memory"), "memlane_alloc: %s (%s)",
+	       memlane_strerror(rc), memlane_errmsg());
+	alloc_write(c, 100, 1);
+	verify_model(c, &c->cur, "after the failed allocation");
+	child_done(c);
+}
+
+/* The map is full and grows, and LMDB's new mmap fails: the environment
+ * has no map any more (the next transaction crashed). The eviction may
+ * fail, or succeed after the write that lets freed pages be reused. */
+static void regress_growth_mmap(struct sc *c, const char *spec)
+{
+	child_start(c);
+	sc_open(c);
+	int i = alloc_write(c, 20000, 2);
+	arm_now(c, spec);
+	DO(c, "memlane_evict", memlane_evict(c->a, c->cur.o[i].h));
+	expect(c, fi.fired(NULL, 0) == 2, "%s: not both faults fired", spec);
+	int j = alloc_write(c, 30000, 4);
+	DO(c, "memlane_evict", memlane_evict(c->a, c->cur.o[j].h));
+	verify_model(c, &c->cur, "after the growth");
+	bool maybe;
+	sc_close(c, &maybe);
+	child_done(c);
+}
+
 /* ---- the parent --------------------------------------------------------- */
 
 struct result {
@@ -883,6 +1029,76 @@ static void test_faults_persist(void **state)
 	run_part(1, "persist");
 }
 
+/* Run @body with @spec in a child; it must pass, and (when @must_fire)
+ * the fault must fire. */
+static struct result run_regress(child_fn *body, int persist, const char *spec, bool must_fire)
+{
+	struct result r;
+	run_child(persist, MODE_RUN, spec, true, body, &r);
+	free(r.log);
+	total_runs++;
+	if (!r.ok || (must_fire && r.fired == 0))
+		fail_msg("%s (persist=%d): %s", spec, persist, r.ok ? "the fault did not fire" : r.line);
+	if (verbose())
+		print_message("ok %s (persist=%d): %s\n", spec, persist, r.line);
+	return r;
+}
+
+static void test_regress_persist_flag(void **state)
+{
+	(void)state;
+	run_regress(regress_persist_flag, 1, "mdb_get:2", true);
+}
+
+static void test_regress_commit_write(void **state)
+{
+	(void)state;
+	static const char *const fns[] = {"pwrite", "writev", "fdatasync"};
+	int fired = 0;
+	for (int persist = 0; persist <= 1; persist++)
+		for (size_t f = 0; f < TU_ARRAY_LEN(fns); f++)
+			for (int k = 1; k <= 4; k++) {
+				char spec[64];
+				snprintf(spec, sizeof(spec), "%s:%d", fns[f], k);
+				fired += run_regress(regress_commit_write, persist, spec, false).fired > 0;
+			}
+	assert_true(fired >= 8);
+}
+
+static void test_regress_evict_nomem(void **state)
+{
+	(void)state;
+	static const char *const fns[] = {"malloc", "calloc", "realloc"};
+	int failed_calls = 0;
+	for (size_t f = 0; f < TU_ARRAY_LEN(fns); f++)
+		for (int k = 1; k <= 6; k++) {
+			char spec[64];
+			snprintf(spec, sizeof(spec), "%s:%d", fns[f], k);
+			struct result r = run_regress(regress_evict_nomem, 0, spec, false);
+			failed_calls += strstr(r.line, "|memlane_alloc|") != NULL;
+		}
+	assert_true(failed_calls > 0);
+}
+
+static void test_regress_decode_nomem(void **state)
+{
+	(void)state;
+	run_regress(regress_decode_nomem, 0, "ZSTD_decompressDCtx:1", true);
+}
+
+static void test_regress_slots_nomem(void **state)
+{
+	(void)state;
+	run_regress(regress_slots_nomem, 0, "realloc:1", true);
+}
+
+static void test_regress_growth_mmap(void **state)
+{
+	(void)state;
+	run_regress(regress_growth_mmap, 0, "mdb_put:1:MAP_FULL,mmap:+1", true);
+	run_regress(regress_growth_mmap, 1, "mdb_put:1:MAP_FULL,mmap:+1", true);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -953,6 +1169,12 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_faults_scratch),
 		cmocka_unit_test(test_faults_persist),
+		cmocka_unit_test(test_regress_persist_flag),
+		cmocka_unit_test(test_regress_commit_write),
+		cmocka_unit_test(test_regress_evict_nomem),
+		cmocka_unit_test(test_regress_decode_nomem),
+		cmocka_unit_test(test_regress_slots_nomem),
+		cmocka_unit_test(test_regress_growth_mmap),
 	};
 	time_t t0 = time(NULL);
 	rc = cmocka_run_group_tests(tests, setup, teardown);
