@@ -260,9 +260,10 @@ static int env_open(struct ml_store *st)
 		st->env = NULL;
 		return ml_store_err(rc, "memlane_open", st->dir);
 	}
-	mdb_env_set_maxdbs(st->env, 8);
-	mdb_env_set_mapsize(st->env, st->map_size);
-	if ((rc = mdb_env_open(st->env, st->dir, st->env_flags, 0600)) != 0)
+	/* Unchecked, a failed mdb_env_set_mapsize left LMDB's 1 MiB default
+	 * map, and the growth stopped at a store_max_size never reached. */
+	if ((rc = mdb_env_set_maxdbs(st->env, 8)) != 0 || (rc = mdb_env_set_mapsize(st->env, st->map_size)) != 0 ||
+	    (rc = mdb_env_open(st->env, st->dir, st->env_flags, 0600)) != 0)
 		return ml_store_err(rc, "memlane_open", st->dir);
 	reap_readers(st);
 	return open_dbis(st);

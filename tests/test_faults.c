@@ -21,7 +21,7 @@
  * (FAULTINJECT_SO, or faultinject.so next to the executable). It skips
  * (77) under sanitizers, whose runtimes must come first, and when
  * libmemlane is not a shared library. FAULTS_VERBOSE=1 prints every call
- * site and its fate; FAULTS_ONLY=persist|scratch runs one part;
+ * site and its fate; FAULTS_ONLY=scratch|persist|sync|recover runs one part;
  * FAULTS_SPEC=FUNC:N injects that one fault only (with FAULTS_ONLY). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -149,6 +149,9 @@ struct sc {
 	char failed_msg[ML_SAFE_MSG];
 	bool reopening; /* comparing a reopened arena with the models */
 	int nfailures;  /* failed calls so far */
+	/* crash mode: the failed call may have made its checkpoint (a close,
+	 * or a checkpoint whose sync failed after the commit) */
+	int maybe_cur;
 };
 
 static struct sc *the_sc;
@@ -187,6 +190,7 @@ static void on_alarm(int sig)
 }
 
 static void failed(struct sc *c, const char *api, int rc);
+static void save_models(struct sc *c);
 
 /* Run @call; when it fails, check the failure, then run it again: it
  * must succeed now, or fail because of another armed fault (failed()
@@ -291,10 +295,11 @@ static void failed(struct sc *c, const char *api, int rc)
 	if (c->a && !c->reopening)
 		verify_model(c, &c->cur, "after the failure");
 	if (c->mode == MODE_CRASH) {
-		FILE *f = fopen(c->snapfile, "wb");
-		if (!f || fwrite(&c->ckpt, sizeof(c->ckpt), 1, f) != 1 || fwrite(&c->cur, sizeof(c->cur), 1, f) != 1 ||
-		    fclose(f) != 0)
-			die(c, "cannot write '%s'", c->snapfile);
+		/* A checkpoint that committed and then failed to sync says so;
+		 * the store may come back as that checkpoint. */
+		c->maybe_cur = strcmp(api, "memlane_close") == 0 ||
+		               (strcmp(api, "memlane_checkpoint") == 0 && strstr(msg, "flushing to disk"));
+		save_models(c);
 		fprintf(c->out, "CRASH %s %d\n", api, rc);
 		fflush(c->out);
 		_exit(0); /* no close: the process dies with the arena open */
@@ -399,6 +404,9 @@ static void scenario(struct sc *c)
 		DO(c, "memlane_evict", memlane_evict(c->a, c->cur.o[ix[i]].h));
 	DO(c, "memlane_read", memlane_read(c->a, c->cur.o[ix[4]].h, 0, c->buf, 64));
 	DO(c, "memlane_prefetch", memlane_prefetch(c->a, c->cur.o[ix[5]].h));
+	DO(c, "memlane_pin", memlane_pin(c->a, c->cur.o[ix[6]].h, NULL)); /* spilled: faulted in */
+	DO(c, "memlane_unpin", memlane_unpin(c->a, c->cur.o[ix[6]].h));
+	DO(c, "memlane_evict", memlane_evict(c->a, c->cur.o[ix[6]].h));
 	sc_checkpoint(c);
 	rewrite(c, ix[3], 4242); /* spilled: faulted in, then written */
 	rewrite(c, ix[0], 4243);
@@ -407,6 +415,7 @@ static void scenario(struct sc *c)
 	sc_realloc(c, ix[5], 60000);
 	sc_realloc(c, ix[6], 1000); /* spilled: faulted in first */
 	sc_realloc(c, ix[2], 3000); /* out of the FastLane */
+	DO(c, "memlane_compact", memlane_compact(c->a));
 	DO(c, "memlane_flush", memlane_flush(c->a));
 	for (int i = 0; i < 6; i++) /* more than the SlowLane: evictions make room */
 		alloc_write(c, 150000, 1000u + (uint64_t)i * 2);
@@ -441,6 +450,105 @@ static void scenario(struct sc *c)
 }
 
 /* The child: run the scenario with @spec armed, report on @out. */
+static void save_models(struct sc *c)
+{
+	FILE *f = fopen(c->snapfile, "wb");
+	if (!f || fwrite(&c->ckpt, sizeof(c->ckpt), 1, f) != 1 || fwrite(&c->cur, sizeof(c->cur), 1, f) != 1 ||
+	    fwrite(&c->maybe_cur, sizeof(c->maybe_cur), 1, f) != 1 || fclose(f) != 0)
+		die(c, "cannot write '%s'", c->snapfile);
+}
+
+static void load_models(struct sc *c)
+{
+	FILE *f = fopen(c->snapfile, "rb");
+	if (!f || fread(&c->ckpt, sizeof(c->ckpt), 1, f) != 1 || fread(&c->cur, sizeof(c->cur), 1, f) != 1 ||
+	    fread(&c->maybe_cur, sizeof(c->maybe_cur), 1, f) != 1)
+		die(c, "cannot read '%s'", c->snapfile);
+	fclose(f);
+}
+
+static void child_done(struct sc *c);
+static void child_start(struct sc *c);
+
+/* The directory a crashed arena left: a persistent store with records
+ * written after its checkpoint (an object rewritten and evicted again,
+ * a new object evicted) and a free the checkpoint does not know of. */
+static void prep_persist_crash(struct sc *c, const char *spec)
+{
+	(void)spec;
+	child_start(c);
+	sc_open(c);
+	int a = alloc_write(c, 20000, 2), b = alloc_write(c, 5000, 3), d = alloc_write(c, 40000, 4);
+	alloc_write(c, 700, 5);
+	c->cur.root_first = c->cur.o[a].h;
+	DO(c, "memlane_root_set", memlane_root_set(c->a, "first", c->cur.o[a].h));
+	DO(c, "memlane_evict", memlane_evict(c->a, c->cur.o[a].h));
+	DO(c, "memlane_evict", memlane_evict(c->a, c->cur.o[b].h));
+	sc_checkpoint(c);
+	rewrite(c, b, 77);
+	DO(c, "memlane_evict", memlane_evict(c->a, c->cur.o[b].h));
+	int f = alloc_write(c, 9000, 6);
+	DO(c, "memlane_evict", memlane_evict(c->a, c->cur.o[f].h));
+	sc_free(c, d);
+	save_models(c);
+	child_done(c); /* no close */
+}
+
+/* Reopen it (restore, and the records after the checkpoint dropped),
+ * go on, checkpoint, reopen. */
+static void scenario_after_persist_crash(struct sc *c)
+{
+	load_models(c);
+	sc_open(c);
+	check_reopened(c, false);
+	c->cur = c->ckpt;
+	int i = alloc_write(c, 3000, 8);
+	DO(c, "memlane_evict", memlane_evict(c->a, c->cur.o[i].h));
+	rewrite(c, 1, 91);
+	sc_checkpoint(c);
+	bool maybe;
+	sc_close(c, &maybe);
+	sc_open(c);
+	check_reopened(c, maybe);
+	c->cur = c->ckpt;
+	sc_close(c, &maybe);
+}
+
+/* A scratch store a crashed arena left: its files are thrown away at
+ * the next open. */
+static void prep_scratch_crash(struct sc *c, const char *spec)
+{
+	(void)spec;
+	child_start(c);
+	sc_open(c);
+	int i = alloc_write(c, 20000, 2);
+	alloc_write(c, 3000, 5);
+	DO(c, "memlane_evict", memlane_evict(c->a, c->cur.o[i].h));
+	save_models(c);
+	child_done(c); /* no close */
+}
+
+static void scenario_after_scratch_crash(struct sc *c)
+{
+	load_models(c);
+	sc_open(c);
+	for (int i = 0; i < c->cur.n; i++)
+		if (memlane_valid(c->a, c->cur.o[i].h))
+			die(c, "scratch store: handle 0x%016" PRIx64 " survived the crash", c->cur.o[i].h);
+	c->cur.n = 0;
+	int i = alloc_write(c, 20000, 12);
+	alloc_write(c, 300, 13);
+	DO(c, "memlane_evict", memlane_evict(c->a, c->cur.o[i].h));
+	verify_model(c, &c->cur, "after the reopen");
+	bool maybe;
+	sc_close(c, &maybe);
+}
+
+/* The scenario the children run, and what prepares its directory. */
+static void (*the_scenario)(struct sc *c) = scenario;
+typedef void child_fn(struct sc *c, const char *spec);
+static child_fn *the_prep;
+
 /* Every child: a watchdog and a word on crashes. */
 static void child_start(struct sc *c)
 {
@@ -458,7 +566,7 @@ static void child(struct sc *c, const char *spec)
 	child_start(c);
 	if (spec && fi.arm(spec) != 0)
 		die(c, "bad fault spec '%s'", spec);
-	scenario(c);
+	the_scenario(c);
 	char fired[256] = "";
 	int nf = fi.fired(fired, sizeof(fired));
 	if (c->mode == MODE_COUNT) {
@@ -488,16 +596,13 @@ static void crash_check(struct sc *c, const char *spec)
 {
 	(void)spec;
 	child_start(c);
-	FILE *f = fopen(c->snapfile, "rb");
-	if (!f || fread(&c->ckpt, sizeof(c->ckpt), 1, f) != 1 || fread(&c->cur, sizeof(c->cur), 1, f) != 1)
-		die(c, "cannot read '%s'", c->snapfile);
-	fclose(f);
+	load_models(c);
 	int rc = memlane_open(&c->a, c->dir, &c->cfg);
 	if (rc)
 		die(c, "reopening after the crash: %s (%s)", memlane_strerror(rc), memlane_errmsg());
 	/* The dead child may have checkpointed as it failed (a close whose
-	 * checkpoint committed; never anything else). */
-	check_reopened(c, false);
+	 * checkpoint committed, or a checkpoint whose sync failed). */
+	check_reopened(c, c->maybe_cur);
 	verify_model(c, &c->ckpt, "after the crash");
 	rc = memlane_close(c->a);
 	if (rc)
@@ -653,6 +758,47 @@ static void regress_growth_mmap(struct sc *c, const char *spec)
 	child_done(c);
 }
 
+/* mdb_env_set_mapsize fails at open: so does the open. (It went on with
+ * LMDB's 1 MiB map, and with store_max_size=64M a store of 2 MiB was
+ * full.) */
+static void regress_mapsize(struct sc *c, const char *spec)
+{
+	child_start(c);
+	arm_now(c, spec);
+	sc_open(c);
+	expect(c, fi.fired(NULL, 0) == 1 && c->nfailures == 1, "%s: memlane_open did not fail", spec);
+	for (int i = 0; i < 16; i++) {
+		int j = alloc_write(c, 150000, 2000u + 2 * (uint64_t)i);
+		DO(c, "memlane_evict", memlane_evict(c->a, c->cur.o[j].h));
+	}
+	verify_model(c, &c->cur, "after the evictions");
+	bool maybe;
+	sc_close(c, &maybe);
+	child_done(c);
+}
+
+/* Compaction out of memory changes nothing. (The blob compaction
+ * emptied the hole list, then failed to allocate its gap list: the
+ * blobs' space counted as free, and new objects were placed over
+ * them.) */
+static void regress_compact_nomem(struct sc *c, const char *spec)
+{
+	child_start(c);
+	sc_open(c);
+	int ix[8];
+	for (int i = 0; i < 8; i++)
+		ix[i] = alloc_write(c, 20000 + 3000 * (uint64_t)i, 50u + 2 * (uint64_t)i);
+	alloc_write(c, 2000, 71); /* a block too */
+	sc_free(c, ix[2]);
+	sc_free(c, ix[5]);
+	arm_now(c, spec);
+	DO(c, "memlane_compact", memlane_compact(c->a));
+	for (int i = 0; i < 4; i++)
+		alloc_write(c, 25000, 90u + 2 * (uint64_t)i);
+	verify_model(c, &c->cur, "after the compaction");
+	child_done(c);
+}
+
 /* ---- the parent --------------------------------------------------------- */
 
 struct result {
@@ -677,8 +823,6 @@ static void config_for(memlane_config *cfg, int persist)
 	assert_int_equal(memlane_config_parse(cfg, extra_options), 0);
 	cfg->persist = persist;
 }
-
-typedef void child_fn(struct sc *c, const char *spec);
 
 /* Run one child: @fn is child or crash_check. */
 static void run_child(int persist, enum mode mode, const char *spec, bool fresh, child_fn *body, struct result *r)
@@ -752,6 +896,20 @@ static void run_child(int persist, enum mode mode, const char *spec, bool fresh,
 	else
 		snprintf(r->line, sizeof(r->line), "exit status %d, no report", WEXITSTATUS(status));
 	r->log = buf;
+}
+
+/* A case: the directory prepared (when the part has a prep), then the
+ * child. */
+static void run_case(int persist, enum mode mode, const char *spec, child_fn *body, struct result *r)
+{
+	if (the_prep) {
+		run_child(persist, MODE_RUN, NULL, true, the_prep, r);
+		free(r->log);
+		r->log = NULL;
+		if (!r->ok)
+			fail_msg("preparing the directory: %s", r->line);
+	}
+	run_child(persist, mode, spec, !the_prep, body, r);
 }
 
 /* What the counting run found. */
@@ -866,21 +1024,24 @@ static void report_failure(const char *part, const char *spec, const struct resu
 	print_message("FAILED [%s] %s: %s\n", part, spec, r->line);
 }
 
-/* A full map (MDB_MAP_FULL at each write site) is grown and the write
- * tried again; with faults in the growth itself (mdb_env_set_mapsize,
- * or the mmap LMDB makes in it, which leaves the environment without a
- * map); and at store_max_size, where the write transaction that lets
- * freed pages be reused is tried first (faults in it too). */
+/* Paths only an error takes. A full map (MDB_MAP_FULL at each write
+ * site) is grown and the write tried again; with faults in the growth
+ * itself (mdb_env_set_mapsize, or the mmap LMDB makes in it, which
+ * leaves the environment without a map); and at store_max_size, where
+ * the write transaction that lets freed pages be reused is tried first
+ * (faults in it too). An I/O error looks at the free disk space
+ * (statvfs), which may fail too. */
 static int map_growth_cases(const struct counts *k, const char *part)
 {
-	static const char *const nested[][2] = {
-		{"", ""},
-		{"", ",mdb_env_set_mapsize:+1"},
-		{"", ",mmap:+1"},
-		{"store_max_size=64M", ""},
-		{"store_max_size=64M", ",mdb_get:+1"},
-		{"store_max_size=64M", ",mdb_put:+1"},
-		{"store_max_size=64M", ",mdb_txn_commit:+1"},
+	static const char *const nested[][3] = {
+		{"", "MAP_FULL", ""},
+		{"", "MAP_FULL", ",mdb_env_set_mapsize:+1"},
+		{"", "MAP_FULL", ",mmap:+1"},
+		{"store_max_size=64M", "MAP_FULL", ""},
+		{"store_max_size=64M", "MAP_FULL", ",mdb_get:+1"},
+		{"store_max_size=64M", "MAP_FULL", ",mdb_put:+1"},
+		{"store_max_size=64M", "MAP_FULL", ",mdb_txn_commit:+1"},
+		{"", "EIO", ",statvfs:+1"},
 	};
 	static const char *const writers[] = {"mdb_put", "mdb_txn_commit"};
 	int failures = 0, runs = 0;
@@ -891,11 +1052,11 @@ static int map_growth_cases(const struct counts *k, const char *part)
 				continue;
 			for (size_t j = 0; j < TU_ARRAY_LEN(nested); j++) {
 				char spec[160];
-				snprintf(spec, sizeof(spec), "%s:%" PRIu64 ":MAP_FULL%s", writers[w], k->sites[s].first,
-				         nested[j][1]);
+				snprintf(spec, sizeof(spec), "%s:%" PRIu64 ":%s%s", writers[w], k->sites[s].first,
+				         nested[j][1], nested[j][2]);
 				extra_options = nested[j][0];
 				struct result r;
-				run_child(1, MODE_RUN, spec, true, NULL, &r);
+				run_case(1, MODE_RUN, spec, NULL, &r);
 				extra_options = "";
 				free(r.log);
 				runs++;
@@ -910,16 +1071,42 @@ static int map_growth_cases(const struct counts *k, const char *part)
 			}
 		}
 	}
-	print_message("[%s] map growth: %d runs, %d failed\n", part, runs, failures);
+	print_message("[%s] error paths (map growth, disk space): %d runs, %d failed\n", part, runs, failures);
 	return failures;
 }
 
 /* One part: count, then fail each chosen call; with persist, also crash
  * at each failure and reopen. */
+/* Every call site seen by any part, and whether a fault there passed. */
+static struct {
+	size_t func;
+	int mod;
+	unsigned long off;
+	bool covered;
+} all_sites[2048];
+static int nall_sites;
+
+static void tally_site(const struct site *s)
+{
+	int i;
+	for (i = 0; i < nall_sites; i++)
+		if (all_sites[i].func == s->func && all_sites[i].mod == s->mod && all_sites[i].off == s->off)
+			break;
+	if (i == nall_sites) {
+		if (nall_sites == (int)TU_ARRAY_LEN(all_sites))
+			return;
+		all_sites[nall_sites].func = s->func;
+		all_sites[nall_sites].mod = s->mod;
+		all_sites[nall_sites].off = s->off;
+		nall_sites++;
+	}
+	all_sites[i].covered |= s->passed > 0;
+}
+
 static void run_part(int persist, const char *part)
 {
 	struct result r;
-	run_child(persist, MODE_COUNT, NULL, true, NULL, &r);
+	run_case(persist, MODE_COUNT, NULL, NULL, &r);
 	if (!r.ok)
 		fail_msg("[%s] the scenario fails without faults: %s", part, r.line);
 	static struct counts k;
@@ -938,7 +1125,7 @@ static void run_part(int persist, const char *part)
 	size_t nc = plan(&k, cases, TU_ARRAY_LEN(cases));
 	const char *one = getenv("FAULTS_SPEC"); /* one fault, for debugging: FUNC:N */
 	if (one && *one) {
-		run_child(persist, MODE_RUN, one, true, NULL, &r);
+		run_case(persist, MODE_RUN, one, NULL, &r);
 		print_message("[%s] %s: %s\n", part, one, r.line);
 		free(r.log);
 		free_counts(&k);
@@ -949,7 +1136,7 @@ static void run_part(int persist, const char *part)
 	for (size_t i = 0; i < nc; i++) {
 		char spec[128];
 		snprintf(spec, sizeof(spec), "%s:%" PRIu64, fi.func_name(cases[i].func), cases[i].n);
-		run_child(persist, MODE_RUN, spec, true, NULL, &r);
+		run_case(persist, MODE_RUN, spec, NULL, &r);
 		free(r.log);
 		total_runs++;
 		if (!r.ok) {
@@ -968,7 +1155,7 @@ static void run_part(int persist, const char *part)
 		/* Persistent: the same failure, then a crash; the directory
 		 * must reopen as the last checkpoint. */
 		if (persist && strstr(r.line, "|memlane_") != NULL) {
-			run_child(persist, MODE_CRASH, spec, true, NULL, &r);
+			run_case(persist, MODE_CRASH, spec, NULL, &r);
 			free(r.log);
 			total_runs++;
 			if (!r.ok || !r.crashed) {
@@ -986,13 +1173,14 @@ static void run_part(int persist, const char *part)
 			}
 		}
 	}
-	if (persist)
+	if (persist && the_scenario == scenario && !extra_options[0])
 		failures += map_growth_cases(&k, part);
 	for (long s = 0; s < k.nsites; s++) {
 		if (!k.sites[s].calls)
 			continue;
 		total_sites++;
 		total_sites_covered += k.sites[s].passed > 0;
+		tally_site(&k.sites[s]);
 		if (verbose())
 			print_message("site [%s] %-24s %s+0x%lx calls %" PRIu64 " %s\n", part,
 			              fi.func_name(k.sites[s].func), mod_name(k.sites[s].mod), k.sites[s].off,
@@ -1009,6 +1197,10 @@ static void run_part(int persist, const char *part)
 
 static bool part_wanted(const char *name)
 {
+	/* What an earlier test's failed assertion may have left set. */
+	extra_options = "";
+	the_prep = NULL;
+	the_scenario = scenario;
 	const char *only = getenv("FAULTS_ONLY");
 	return !only || !*only || strcmp(only, name) == 0;
 }
@@ -1029,12 +1221,43 @@ static void test_faults_persist(void **state)
 	run_part(1, "persist");
 }
 
+/* store_sync=checkpoint: no sync per transaction, one (mdb_env_sync)
+ * after each checkpoint. */
+static void test_faults_persist_sync_checkpoint(void **state)
+{
+	(void)state;
+	if (!part_wanted("sync"))
+		skip();
+	extra_options = "store_sync=checkpoint";
+	run_part(1, "sync");
+	extra_options = "";
+}
+
+/* Reopening what a crashed arena left: persistent (restore, records
+ * after the checkpoint dropped) and scratch (files thrown away). */
+static void test_faults_after_crash(void **state)
+{
+	(void)state;
+	if (!part_wanted("recover"))
+		skip();
+	the_prep = prep_persist_crash;
+	the_scenario = scenario_after_persist_crash;
+	run_part(1, "recover");
+	the_prep = prep_scratch_crash;
+	the_scenario = scenario_after_scratch_crash;
+	run_part(0, "recover-scratch");
+	the_prep = NULL;
+	the_scenario = scenario;
+}
+
 /* Run @body with @spec in a child; it must pass, and (when @must_fire)
  * the fault must fire. */
-static struct result run_regress(child_fn *body, int persist, const char *spec, bool must_fire)
+static struct result run_regress_opts(child_fn *body, int persist, const char *spec, bool must_fire, const char *opts)
 {
 	struct result r;
+	extra_options = opts;
 	run_child(persist, MODE_RUN, spec, true, body, &r);
+	extra_options = "";
 	free(r.log);
 	total_runs++;
 	if (!r.ok || (must_fire && r.fired == 0))
@@ -1042,6 +1265,30 @@ static struct result run_regress(child_fn *body, int persist, const char *spec, 
 	if (verbose())
 		print_message("ok %s (persist=%d): %s\n", spec, persist, r.line);
 	return r;
+}
+
+static struct result run_regress(child_fn *body, int persist, const char *spec, bool must_fire)
+{
+	return run_regress_opts(body, persist, spec, must_fire, "");
+}
+
+static void test_regress_compact_nomem(void **state)
+{
+	(void)state;
+	static const char *const fns[] = {"malloc", "calloc"};
+	for (size_t f = 0; f < TU_ARRAY_LEN(fns); f++)
+		for (int k = 1; k <= 6; k++) {
+			char spec[64];
+			snprintf(spec, sizeof(spec), "%s:%d", fns[f], k);
+			run_regress(regress_compact_nomem, 0, spec, false);
+		}
+}
+
+static void test_regress_mapsize(void **state)
+{
+	(void)state;
+	run_regress_opts(regress_mapsize, 0, "mdb_env_set_mapsize:1", true, "store_max_size=64M");
+	run_regress_opts(regress_mapsize, 1, "mdb_env_set_mapsize:1", true, "store_max_size=64M");
 }
 
 static void test_regress_persist_flag(void **state)
@@ -1169,17 +1416,28 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_faults_scratch),
 		cmocka_unit_test(test_faults_persist),
+		cmocka_unit_test(test_faults_persist_sync_checkpoint),
+		cmocka_unit_test(test_faults_after_crash),
 		cmocka_unit_test(test_regress_persist_flag),
 		cmocka_unit_test(test_regress_commit_write),
 		cmocka_unit_test(test_regress_evict_nomem),
 		cmocka_unit_test(test_regress_decode_nomem),
 		cmocka_unit_test(test_regress_slots_nomem),
 		cmocka_unit_test(test_regress_growth_mmap),
+		cmocka_unit_test(test_regress_mapsize),
+		cmocka_unit_test(test_regress_compact_nomem),
 	};
 	time_t t0 = time(NULL);
 	rc = cmocka_run_group_tests(tests, setup, teardown);
-	fprintf(stderr, "test_faults: %d runs, %d call sites, %d covered, %d failures, %ld s\n", total_runs, total_sites,
-	        total_sites_covered, total_failed, (long)(time(NULL) - t0));
+	int covered = 0;
+	for (int i = 0; i < nall_sites; i++) {
+		covered += all_sites[i].covered;
+		if (verbose())
+			fprintf(stderr, "test_faults: site %s %s+0x%lx %s\n", fi.func_name(all_sites[i].func),
+			        mod_name(all_sites[i].mod), all_sites[i].off, all_sites[i].covered ? "covered" : "NOT COVERED");
+	}
+	fprintf(stderr, "test_faults: %d runs; %d distinct call sites, %d covered; %d failures; %ld s\n", total_runs,
+	        nall_sites, covered, total_failed, (long)(time(NULL) - t0));
 	return rc;
 #endif
 }
