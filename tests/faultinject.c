@@ -140,7 +140,7 @@ static struct {
 static uint64_t fire_base[NF]; /* the counts when the first fault fired */
 static int narmed;
 static int nfired;
-static char fired_desc[256];
+static char fired_desc[512];
 
 static uint64_t counts[NF];
 static uint16_t calllog[NF][LOG_MAX];
@@ -247,9 +247,11 @@ static int hit(int f, void *ret)
 		armed[i].fired = 1;
 		if (nfired == 0)
 			memcpy(fire_base, counts, sizeof(counts));
-		if (nfired++ == 0)
-			snprintf(fired_desc, sizeof(fired_desc), "%s call %llu (%s+0x%lx)", fname[f], (unsigned long long)n,
-			         mod == FI_MOD_MEMLANE ? "libmemlane.so" : "liblmdb.so", (unsigned long)off);
+		size_t used = strlen(fired_desc);
+		snprintf(fired_desc + used, sizeof(fired_desc) - used, "%s%s call %llu (%s+0x%lx)", nfired ? "; " : "",
+		         fname[f], (unsigned long long)n, mod == FI_MOD_MEMLANE ? "libmemlane.so" : "liblmdb.so",
+		         (unsigned long)off);
+		nfired++;
 		err = armed[i].err;
 	}
 	__atomic_clear(&busy, __ATOMIC_RELEASE);

@@ -28,8 +28,8 @@ typedef void fi_reset_fn(void);
  * the first fault fired (a fault in the recovery from another). 0, or
  * -1 for a bad spec. */
 typedef int fi_arm_fn(const char *spec);
-/* How many armed faults fired so far; the description of the first
- * (function, call number, site) goes to @desc. */
+/* How many armed faults fired so far; their descriptions go to @desc,
+ * "FUNC call N (MODULE+0xOFFSET)" each, separated by "; ". */
 typedef int fi_fired_fn(char *desc, size_t len);
 /* Whether a module (FI_MOD_*) is loaded as a shared object. */
 typedef int fi_module_loaded_fn(int mod);

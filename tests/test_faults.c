@@ -164,7 +164,7 @@ static void die(struct sc *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	char fired[256] = "";
+	char fired[512] = "";
 	fi.fired(fired, sizeof(fired));
 	fprintf(c->out, "FAIL %s [fault: %s]\n", msg, fired[0] ? fired : "none fired");
 	fflush(c->out);
@@ -272,7 +272,7 @@ static bool matches(struct sc *c, const struct model *m, const struct model *all
 static void failed(struct sc *c, const char *api, int rc)
 {
 	const char *msg = memlane_errmsg();
-	char fired[256] = "";
+	char fired[512] = "";
 	int nf = fi.fired(fired, sizeof(fired));
 	if (nf == 0)
 		die(c, "%s failed with %d (%s) and no fault fired", api, rc, msg);
@@ -417,6 +417,8 @@ static void scenario(struct sc *c)
 	sc_realloc(c, ix[2], 3000); /* out of the FastLane */
 	DO(c, "memlane_compact", memlane_compact(c->a));
 	DO(c, "memlane_flush", memlane_flush(c->a));
+	memlane_stats st; /* reads the store's size: a failure there shows 0 */
+	DO(c, "memlane_stats_get", memlane_stats_get(c->a, &st));
 	for (int i = 0; i < 6; i++) /* more than the SlowLane: evictions make room */
 		alloc_write(c, 150000, 1000u + (uint64_t)i * 2);
 	verify_model(c, &c->cur, "before the second checkpoint");
@@ -567,7 +569,7 @@ static void child(struct sc *c, const char *spec)
 	if (spec && fi.arm(spec) != 0)
 		die(c, "bad fault spec '%s'", spec);
 	the_scenario(c);
-	char fired[256] = "";
+	char fired[512] = "";
 	int nf = fi.fired(fired, sizeof(fired));
 	if (c->mode == MODE_COUNT) {
 		size_t nf_ = nfuncs();
@@ -637,8 +639,10 @@ static void expect(struct sc *c, bool ok, const char *fmt, ...)
 
 static void child_done(struct sc *c)
 {
-	fprintf(c->out, "OK %d -|%s|%d|%s\n", fi.fired(NULL, 0), c->failed_api[0] ? c->failed_api : "-", c->failed_rc,
-	        c->failed_msg);
+	char fired[512] = "";
+	int nf = fi.fired(fired, sizeof(fired));
+	fprintf(c->out, "OK %d %s|%s|%d|%s\n", nf, fired[0] ? fired : "-", c->failed_api[0] ? c->failed_api : "-",
+	        c->failed_rc, c->failed_msg);
 	fflush(c->out);
 	_exit(0);
 }
@@ -796,6 +800,28 @@ static void regress_compact_nomem(struct sc *c, const char *spec)
 	for (int i = 0; i < 4; i++)
 		alloc_write(c, 25000, 90u + 2 * (uint64_t)i);
 	verify_model(c, &c->cur, "after the compaction");
+	child_done(c);
+}
+
+/* LMDB says its environment is dead (MDB_PANIC) when a transaction
+ * begins: it is opened again, and the transaction begun again; faults in
+ * that too. */
+static void regress_panic(struct sc *c, const char *spec)
+{
+	child_start(c);
+	sc_open(c);
+	int i = alloc_write(c, 20000, 2), j = alloc_write(c, 3000, 3);
+	arm_now(c, spec);
+	DO(c, "memlane_evict", memlane_evict(c->a, c->cur.o[i].h));
+	DO(c, "memlane_evict", memlane_evict(c->a, c->cur.o[j].h));
+	verify_model(c, &c->cur, "after the reopened environment");
+	sc_checkpoint(c);
+	bool maybe;
+	sc_close(c, &maybe);
+	sc_open(c);
+	if (c->persist)
+		check_reopened(c, maybe);
+	sc_close(c, &maybe);
 	child_done(c);
 }
 
@@ -971,6 +997,57 @@ static void free_counts(struct counts *k)
 		free(k->log[f]);
 }
 
+/* Every call site seen by a counting run or failed by a run, and
+ * whether a run that failed it passed. */
+static struct {
+	size_t func;
+	int mod;
+	unsigned long off;
+	bool covered;
+} all_sites[2048];
+static int nall_sites;
+
+static void tally(size_t func, int mod, unsigned long off, bool covered)
+{
+	int i;
+	for (i = 0; i < nall_sites; i++)
+		if (all_sites[i].func == func && all_sites[i].mod == mod && all_sites[i].off == off)
+			break;
+	if (i == nall_sites) {
+		if (nall_sites == (int)TU_ARRAY_LEN(all_sites))
+			return;
+		all_sites[nall_sites].func = func;
+		all_sites[nall_sites].mod = mod;
+		all_sites[nall_sites].off = off;
+		nall_sites++;
+	}
+	all_sites[i].covered |= covered;
+}
+
+/* A run passed: every fault it fired ("FUNC call N (MODULE+0xOFF)", in
+ * the report line "OK nfired DESC|...") covers its site. */
+static void tally_fired(const struct result *r)
+{
+	if (!r->ok || r->crashed || strncmp(r->line, "OK ", 3) != 0)
+		return;
+	const char *p = strchr(r->line + 3, ' ');
+	const char *end = p ? strchr(p, '|') : NULL;
+	while (p && end && p < end) {
+		char fn[64], modname[32];
+		unsigned long long n;
+		unsigned long off;
+		while (*p == ' ' || *p == ';')
+			p++;
+		if (sscanf(p, "%63s call %llu (%31[^+]+0x%lx)", fn, &n, modname, &off) == 4) {
+			size_t f = func_index(fn);
+			int mod = strcmp(modname, "libmemlane.so") == 0 ? FI_MOD_MEMLANE : FI_MOD_LMDB;
+			if (f != SIZE_MAX)
+				tally(f, mod, off, true);
+		}
+		p = strchr(p, ';');
+	}
+}
+
 /* The tally over every part, for the summary. */
 static int total_runs, total_failed, total_sites, total_sites_covered;
 
@@ -1059,6 +1136,7 @@ static int map_growth_cases(const struct counts *k, const char *part)
 				run_case(1, MODE_RUN, spec, NULL, &r);
 				extra_options = "";
 				free(r.log);
+				tally_fired(&r);
 				runs++;
 				total_runs++;
 				if (!r.ok || r.fired == 0) {
@@ -1077,31 +1155,6 @@ static int map_growth_cases(const struct counts *k, const char *part)
 
 /* One part: count, then fail each chosen call; with persist, also crash
  * at each failure and reopen. */
-/* Every call site seen by any part, and whether a fault there passed. */
-static struct {
-	size_t func;
-	int mod;
-	unsigned long off;
-	bool covered;
-} all_sites[2048];
-static int nall_sites;
-
-static void tally_site(const struct site *s)
-{
-	int i;
-	for (i = 0; i < nall_sites; i++)
-		if (all_sites[i].func == s->func && all_sites[i].mod == s->mod && all_sites[i].off == s->off)
-			break;
-	if (i == nall_sites) {
-		if (nall_sites == (int)TU_ARRAY_LEN(all_sites))
-			return;
-		all_sites[nall_sites].func = s->func;
-		all_sites[nall_sites].mod = s->mod;
-		all_sites[nall_sites].off = s->off;
-		nall_sites++;
-	}
-	all_sites[i].covered |= s->passed > 0;
-}
 
 static void run_part(int persist, const char *part)
 {
@@ -1150,6 +1203,7 @@ static void run_part(int persist, const char *part)
 		}
 		if (cases[i].site >= 0)
 			k.sites[cases[i].site].passed++;
+		tally_fired(&r);
 		if (verbose())
 			print_message("ok [%s] %s: %s\n", part, spec, r.line);
 		/* Persistent: the same failure, then a crash; the directory
@@ -1180,7 +1234,7 @@ static void run_part(int persist, const char *part)
 			continue;
 		total_sites++;
 		total_sites_covered += k.sites[s].passed > 0;
-		tally_site(&k.sites[s]);
+		tally(k.sites[s].func, k.sites[s].mod, k.sites[s].off, false);
 		if (verbose())
 			print_message("site [%s] %-24s %s+0x%lx calls %" PRIu64 " %s\n", part,
 			              fi.func_name(k.sites[s].func), mod_name(k.sites[s].mod), k.sites[s].off,
@@ -1260,6 +1314,7 @@ static struct result run_regress_opts(child_fn *body, int persist, const char *s
 	extra_options = "";
 	free(r.log);
 	total_runs++;
+	tally_fired(&r);
 	if (!r.ok || (must_fire && r.fired == 0))
 		fail_msg("%s (persist=%d): %s", spec, persist, r.ok ? "the fault did not fire" : r.line);
 	if (verbose())
@@ -1282,6 +1337,24 @@ static void test_regress_compact_nomem(void **state)
 			snprintf(spec, sizeof(spec), "%s:%d", fns[f], k);
 			run_regress(regress_compact_nomem, 0, spec, false);
 		}
+}
+
+static void test_regress_panic(void **state)
+{
+	(void)state;
+	/* The environment's reopening: begin (open_dbis), then the
+	 * transaction again (+2); a reopening that fails leaves no
+	 * environment, and the next call opens one. */
+	static const char *const specs[] = {
+		"mdb_txn_begin:1:PANIC",
+		"mdb_txn_begin:1:PANIC,mdb_txn_begin:+1",
+		"mdb_txn_begin:1:PANIC,mdb_txn_begin:+2",
+		"mdb_txn_begin:1:PANIC,mdb_env_open:+1",
+		"mdb_txn_begin:1:PANIC,mdb_env_create:+1",
+	};
+	for (int persist = 0; persist <= 1; persist++)
+		for (size_t i = 0; i < TU_ARRAY_LEN(specs); i++)
+			run_regress(regress_panic, persist, specs[i], true);
 }
 
 static void test_regress_mapsize(void **state)
@@ -1425,6 +1498,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_regress_slots_nomem),
 		cmocka_unit_test(test_regress_growth_mmap),
 		cmocka_unit_test(test_regress_mapsize),
+		cmocka_unit_test(test_regress_panic),
 		cmocka_unit_test(test_regress_compact_nomem),
 	};
 	time_t t0 = time(NULL);
