@@ -17,11 +17,20 @@
  * after the failure (a crash), and the directory must reopen as the last
  * checkpoint too.
  *
+ * Parts: scratch (persist=0), persist (store_sync=full, and the error
+ * paths: a full map grown, faults in the growth, statvfs), sync
+ * (store_sync=checkpoint), recover (the scenario starts from what a
+ * crashed arena left: persistent and scratch). Then one regression case
+ * per library bug this test found, each a fault at a chosen point.
+ *
  * The program re-executes itself with LD_PRELOAD set to the shim
  * (FAULTINJECT_SO, or faultinject.so next to the executable). It skips
  * (77) under sanitizers, whose runtimes must come first, and when
  * libmemlane is not a shared library. FAULTS_VERBOSE=1 prints every call
- * site and its fate; FAULTS_ONLY=scratch|persist|sync|recover runs one part;
+ * site and its fate; FAULTS_FULL=1 sweeps every part fully (by default
+ * sync fails only the call sites not covered before, and the recover
+ * parts the first call of each site); FAULTS_ALL=1 fails every call;
+ * FAULTS_ONLY=scratch|persist|sync|recover runs one part;
  * FAULTS_SPEC=FUNC:N injects that one fault only (with FAULTS_ONLY). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -109,14 +118,16 @@ struct model {
 	int checkpoints;           /* successful checkpoints before this state */
 };
 
-/* The bytes of an object: odd seeds compress, even ones do not. A
- * shorter object's bytes are a prefix of a longer one's. */
+/* The bytes of an object: odd seeds compress, even ones do not; no two
+ * seeds give the same bytes. A shorter object's bytes are a prefix of a
+ * longer one's. */
 static void fill(uint8_t *p, size_t n, uint64_t seed)
 {
 	if (seed & 1) {
 		static const char text[] = "memlane fault injection: compressible text, again and again. ";
+		uint8_t mask = (uint8_t)tu_mix64(seed);
 		for (size_t i = 0; i < n; i++)
-			p[i] = (uint8_t)(text[i % (sizeof(text) - 1)] + (uint8_t)(seed >> 8) % 3);
+			p[i] = (uint8_t)text[(i + seed) % (sizeof(text) - 1)] ^ mask;
 		return;
 	}
 	tu_rng r = {seed};
@@ -130,7 +141,7 @@ static void fill(uint8_t *p, size_t n, uint64_t seed)
 
 enum mode { MODE_COUNT, MODE_RUN, MODE_CRASH };
 
-#define ML_SAFE_MSG 512
+#define MSG_MAX 512
 
 struct sc {
 	const char *dir;
@@ -141,12 +152,13 @@ struct sc {
 	memlane_arena *a;
 	memlane_config cfg;
 	struct model cur, ckpt;
-	uint8_t *buf, *want;
+	uint8_t *buf, *want; /* read back, and what should be there */
+	uint8_t *src;        /* what a write writes: checks between its tries use want */
 	size_t bufsize;
 	/* the first API call that failed */
 	char failed_api[64];
 	int failed_rc;
-	char failed_msg[ML_SAFE_MSG];
+	char failed_msg[MSG_MAX];
 	bool reopening; /* comparing a reopened arena with the models */
 	int nfailures;  /* failed calls so far */
 	/* crash mode: the failed call may have made its checkpoint (a close,
@@ -321,8 +333,8 @@ static int alloc_write(struct sc *c, uint64_t size, uint64_t seed)
 	DO(c, "memlane_alloc", memlane_alloc(c->a, size, &h));
 	*o = (struct obj){h, size, seed, 0, 1};
 	c->cur.n++;
-	fill(c->want, size, seed);
-	DO(c, "memlane_write", memlane_write(c->a, h, 0, c->want, size));
+	fill(c->src, size, seed);
+	DO(c, "memlane_write", memlane_write(c->a, h, 0, c->src, size));
 	o->valid = size;
 	return c->cur.n - 1;
 }
@@ -330,8 +342,8 @@ static int alloc_write(struct sc *c, uint64_t size, uint64_t seed)
 static void rewrite(struct sc *c, int i, uint64_t seed)
 {
 	struct obj *o = &c->cur.o[i];
-	fill(c->want, o->size, seed);
-	DO(c, "memlane_write", memlane_write(c->a, o->h, 0, c->want, o->size));
+	fill(c->src, o->size, seed);
+	DO(c, "memlane_write", memlane_write(c->a, o->h, 0, c->src, o->size));
 	o->seed = seed;
 	o->valid = o->size;
 }
@@ -880,7 +892,8 @@ static void run_child(int persist, enum mode mode, const char *spec, bool fresh,
 		c.bufsize = 256 * 1024;
 		c.buf = malloc(c.bufsize);
 		c.want = malloc(c.bufsize);
-		if (!c.out || !c.buf || !c.want)
+		c.src = malloc(c.bufsize);
+		if (!c.out || !c.buf || !c.want || !c.src)
 			_exit(3);
 		(body ? body : child)(&c, spec);
 	}
@@ -1065,12 +1078,36 @@ struct fcase {
 	long site;
 };
 
-static size_t plan(const struct counts *k, struct fcase *cases, size_t max)
+static bool covered_before(const struct site *s)
+{
+	for (int i = 0; i < nall_sites; i++)
+		if (all_sites[i].func == s->func && all_sites[i].mod == s->mod && all_sites[i].off == s->off)
+			return all_sites[i].covered;
+	return false;
+}
+
+/* How much of a part's calls are failed. */
+enum sweep {
+	SWEEP_NEW,   /* the first call of each site no earlier part covered */
+	SWEEP_SITES, /* the first call of each site */
+	SWEEP_SPREAD, /* that, and the last call and three more of each function */
+	SWEEP_ALL     /* every call (FAULTS_ALL=1: minutes, not for make check) */
+};
+
+static size_t plan(const struct counts *k, struct fcase *cases, size_t max, enum sweep sweep)
 {
 	size_t nc = 0;
+	if (sweep == SWEEP_ALL) {
+		for (size_t f = 0; fi.func_name(f); f++)
+			for (uint64_t c = 1; c <= k->calls[f] && nc < max; c++)
+				cases[nc++] = (struct fcase){f, c, k->log[f][c - 1]};
+		return nc;
+	}
 	for (long s = 0; s < k->nsites && nc < max; s++)
-		if (k->sites[s].calls)
+		if (k->sites[s].calls && !(sweep == SWEEP_NEW && covered_before(&k->sites[s])))
 			cases[nc++] = (struct fcase){k->sites[s].func, k->sites[s].first, s};
+	if (sweep != SWEEP_SPREAD)
+		return nc;
 	size_t nf = nfuncs();
 	for (size_t f = 0; f < nf; f++) {
 		uint64_t n = k->calls[f];
@@ -1089,10 +1126,11 @@ static size_t plan(const struct counts *k, struct fcase *cases, size_t max)
 	return nc;
 }
 
+static bool env_set(const char *name);
+
 static bool verbose(void)
 {
-	const char *v = getenv("FAULTS_VERBOSE");
-	return v && *v && strcmp(v, "0") != 0;
+	return env_set("FAULTS_VERBOSE");
 }
 
 static void report_failure(const char *part, const char *spec, const struct result *r, int *failures)
@@ -1153,10 +1191,16 @@ static int map_growth_cases(const struct counts *k, const char *part)
 	return failures;
 }
 
-/* One part: count, then fail each chosen call; with persist, also crash
- * at each failure and reopen. */
+static bool env_set(const char *name)
+{
+	const char *v = getenv(name);
+	return v && *v && strcmp(v, "0") != 0;
+}
 
-static void run_part(int persist, const char *part)
+/* Count, then fail the calls @sweep chooses (all of SWEEP_SPREAD with
+ * FAULTS_FULL set); with persist, also crash at each failure and
+ * reopen. */
+static void run_part(int persist, const char *part, enum sweep sweep)
 {
 	struct result r;
 	run_case(persist, MODE_COUNT, NULL, NULL, &r);
@@ -1174,8 +1218,9 @@ static void run_part(int persist, const char *part)
 	assert_true(k.calls[func_index("malloc")] > 0);
 	assert_true(k.calls[func_index("ZSTD_compress2")] > 0);
 
-	static struct fcase cases[2048];
-	size_t nc = plan(&k, cases, TU_ARRAY_LEN(cases));
+	static struct fcase cases[8192];
+	size_t nc = plan(&k, cases, TU_ARRAY_LEN(cases),
+	                 env_set("FAULTS_ALL") ? SWEEP_ALL : env_set("FAULTS_FULL") ? SWEEP_SPREAD : sweep);
 	const char *one = getenv("FAULTS_SPEC"); /* one fault, for debugging: FUNC:N */
 	if (one && *one) {
 		run_case(persist, MODE_RUN, one, NULL, &r);
@@ -1264,7 +1309,7 @@ static void test_faults_scratch(void **state)
 	(void)state;
 	if (!part_wanted("scratch"))
 		skip();
-	run_part(0, "scratch");
+	run_part(0, "scratch", SWEEP_SPREAD);
 }
 
 static void test_faults_persist(void **state)
@@ -1272,7 +1317,7 @@ static void test_faults_persist(void **state)
 	(void)state;
 	if (!part_wanted("persist"))
 		skip();
-	run_part(1, "persist");
+	run_part(1, "persist", SWEEP_SPREAD);
 }
 
 /* store_sync=checkpoint: no sync per transaction, one (mdb_env_sync)
@@ -1283,7 +1328,7 @@ static void test_faults_persist_sync_checkpoint(void **state)
 	if (!part_wanted("sync"))
 		skip();
 	extra_options = "store_sync=checkpoint";
-	run_part(1, "sync");
+	run_part(1, "sync", SWEEP_NEW);
 	extra_options = "";
 }
 
@@ -1296,10 +1341,10 @@ static void test_faults_after_crash(void **state)
 		skip();
 	the_prep = prep_persist_crash;
 	the_scenario = scenario_after_persist_crash;
-	run_part(1, "recover");
+	run_part(1, "recover", SWEEP_SITES);
 	the_prep = prep_scratch_crash;
 	the_scenario = scenario_after_scratch_crash;
-	run_part(0, "recover-scratch");
+	run_part(0, "recover-scratch", SWEEP_SITES);
 	the_prep = NULL;
 	the_scenario = scenario;
 }
