@@ -645,6 +645,8 @@ static int restore_table(memlane_arena *a, MDB_txn *t)
 	struct ml_store *st = a->store;
 	MDB_val v;
 	int rc = get_meta(t, st, ML_META_ARENA_ID, &v);
+	if (rc && rc != MDB_NOTFOUND)
+		return rc; /* not read: every handle would look foreign, the table damaged */
 	if (rc == 0 && v.mv_size == 8) {
 		/* The handles saved carry the saved id: take it over. */
 		uint32_t id = (uint32_t)ml_get64(v.mv_data) & ((1u << ML_ARENA_BITS) - 1);
@@ -671,7 +673,10 @@ static int restore_table(memlane_arena *a, MDB_txn *t)
 		memcpy(&a->stubs[idx].gen, (uint8_t *)v.mv_data + (size_t)i * 4, 4);
 		a->stubs[idx].state = MEMLANE_STATE_INVALID;
 	}
-	if (get_meta(t, st, ML_META_CHECKPOINT, &v) == 0 && v.mv_size >= 16) {
+	rc = get_meta(t, st, ML_META_CHECKPOINT, &v);
+	if (rc && rc != MDB_NOTFOUND)
+		return rc; /* not read, the count would start over */
+	if (rc == 0 && v.mv_size >= 16) {
 		st->checkpoints = ml_get64(v.mv_data);
 		st->checkpoint_time = ml_get64((uint8_t *)v.mv_data + 8);
 	}

@@ -428,8 +428,11 @@ int ml_store_write(struct ml_store *st, const char *what, ml_txn_fn fn, void *ct
 			int g = grow_map(st, what);
 			if (g && !nudged && fn != nudge_txn) {
 				nudged = true;
+				char why[ML_ERRMSG_MAX]; /* g's, whatever the nudge says */
+				ml_err_save(why);
 				if (ml_store_write(st, what, nudge_txn, st) == 0)
 					continue; /* freed pages may now fit it */
+				ml_err_restore(why);
 			}
 			if (g)
 				return g;
