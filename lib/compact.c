@@ -307,8 +307,17 @@ static void compact_blobs(memlane_arena *a)
 	struct ml_slow *sl = &a->slow;
 	size_t n = 0;
 	struct ml_ref *r = malloc((sl->nblobs + 1) * sizeof(*r));
-	if (!r)
+	/* Holes are found top-down; collect them first, then insert
+	 * bottom-up so the hole list is built in order. Both taken before
+	 * the hole list is emptied: out of memory must change nothing (an
+	 * emptied list left the blobs' space free, to be allocated over). */
+	struct ml_extent *gaps = malloc((sl->nblobs + 1) * sizeof(*gaps));
+	size_t ngaps = 0, pin_gap_bytes = 0;
+	if (!r || !gaps) {
+		free(r);
+		free(gaps);
 		return;
+	}
 	const struct ml_list *l = &a->slowlist;
 	bool scan = scan_table(a, l->count);
 	for (uint32_t i = next_on(a, l, MEMLANE_STATE_SLOW, scan, ML_NIL); i != ML_NIL;
@@ -320,14 +329,6 @@ static void compact_blobs(memlane_arena *a)
 	sl->blob_hole_bytes = 0;
 	sl->blob_bottom = sl->size; /* holes inserted below rebuild it */
 	size_t cursor = sl->size;
-	/* Holes are found top-down; collect them first, then insert
-	 * bottom-up so the hole list is built in order. */
-	struct ml_extent *gaps = malloc((n + 1) * sizeof(*gaps));
-	size_t ngaps = 0, pin_gap_bytes = 0;
-	if (!gaps) {
-		free(r);
-		return;
-	}
 	for (size_t i = 0; i < n; i++) {
 		struct ml_stub *s = &a->stubs[r[i].idx];
 		size_t dst = s->pins ? s->off : ml_align_down(cursor - s->cap, ml_stub_align(s));

@@ -103,7 +103,7 @@ static int ml_slots_grow(memlane_arena *a)
 	if (need > a->stubs_reserved)
 		need = a->stubs_reserved;
 	if (need > have && !ml_os_commit((uint8_t *)a->stubs + have, need - have))
-		return ml_err(MEMLANE_ENOMEM, "cannot grow the handle table to %" PRIu64 " slots", want);
+		return ml_err(MEMLANE_ENOMEM, "out of memory growing the handle table to %" PRIu64 " slots", want);
 	a->slots_cap = (uint32_t)want;
 	return 0;
 }

@@ -70,18 +70,21 @@ static int slow_alloc_compacting(memlane_arena *a, size_t size, size_t align, bo
 
 /* A SlowLane place for new objects, fault-ins and promotions: compact,
  * then evict to the store, until it fits or nothing more can go. A store
- * failure (full disk) is returned as is. Eviction takes SlowLane objects
- * only, so the object being placed is never one of them. */
+ * failure (full disk, or out of memory there) is returned as is, with
+ * its message. Eviction takes SlowLane objects only, so the object being
+ * placed is never one of them. */
 int ml_slow_place(memlane_arena *a, size_t size, size_t align, bool use_margin, struct ml_place *p)
 {
 	int rc = slow_alloc_compacting(a, size, align, use_margin, p);
 	while (rc == MEMLANE_ENOMEM && a->store) {
 		int e = ml_pager_make_room(a, size + align + (use_margin ? 0 : a->slow.margin));
+		if (e > 0)
+			break; /* nothing more can go */
 		if (e)
 			return e;
 		rc = slow_alloc_compacting(a, size, align, use_margin, p);
 	}
-	return rc;
+	return rc == MEMLANE_ENOMEM ? no_room(a, size, align) : rc;
 }
 
 static int place_slow(memlane_arena *a, size_t size, size_t align, struct ml_place *p)
@@ -114,7 +117,11 @@ int ml_place_object(memlane_arena *a, size_t size, size_t align, unsigned flags,
 				return 0;
 		}
 		size_t want = a->fast.size / 4 > need ? a->fast.size / 4 : need;
-		if (ml_promote_oldest(a, want) > 0) {
+		char saved[ML_ERRMSG_MAX]; /* a promotion that fails here is no failure of this call */
+		ml_err_save(saved);
+		size_t promoted = ml_promote_oldest(a, want);
+		ml_err_restore(saved);
+		if (promoted > 0) {
 			if (ml_fast_alloc(a, size, align, p) == 0)
 				return 0;
 			if (a->cfg.auto_compaction) {
@@ -124,21 +131,16 @@ int ml_place_object(memlane_arena *a, size_t size, size_t align, unsigned flags,
 			}
 		}
 		int rc = place_slow(a, size, align, p);
-		if (rc == 0) {
+		if (rc == 0)
 			a->ctr.fallbacks++;
-			return 0;
-		}
-		return rc == MEMLANE_ENOMEM ? no_room(a, size, align) : rc;
+		return rc; /* ENOMEM: ml_slow_place said why */
 	}
 	if (!ml_slow_fits_empty(a, size, align))
 		return ml_err(MEMLANE_ETOOBIG,
 		              "%zu bytes (align %zu) can never fit: the SlowLane holds at most about %zu (slow_lane_size %zu "
 		              "less the safety margin %zu)",
 		              size, align, ml_slow_max_object(a), a->slow.size, a->slow.margin);
-	int rc = place_slow(a, size, align, p);
-	if (rc == 0)
-		return 0;
-	return rc == MEMLANE_ENOMEM ? no_room(a, size, align) : rc;
+	return place_slow(a, size, align, p);
 }
 
 static int check_opts(const memlane_alloc_opts *o, size_t *align)
@@ -605,9 +607,7 @@ int memlane_promote(memlane_arena *a, memlane_handle h)
 		goto out; /* beyond the FastLane already; comes back to the SlowLane */
 	rc = ml_promote(a, s, false);
 	if (rc == MEMLANE_EPINNED)
-		ml_err(rc, "memlane_promote: handle 0x%016" PRIx64 " is pinned", h);
-	else if (rc == MEMLANE_ENOMEM)
-		no_room(a, s->size, ml_stub_align(s));
+		ml_err(rc, "memlane_promote: handle 0x%016" PRIx64 " is pinned", h); /* ENOMEM: ml_slow_place said why */
 out:
 	ml_unlock(a);
 	return rc;

@@ -225,13 +225,14 @@ static void pick_victims(memlane_arena *a, size_t want, struct victims *v)
 }
 
 /* Evict SlowLane objects until @bytes of lane space are freed or no
- * object can go. 0 when anything was evicted. */
+ * object can go. 0 when anything was evicted, 1 when nothing could go,
+ * or the store's error (with its message). */
 int ml_pager_make_room(memlane_arena *a, size_t bytes)
 {
 	if (!a->store)
-		return MEMLANE_ENOMEM;
+		return 1;
 	size_t freed = 0;
-	int rc = MEMLANE_ENOMEM;
+	int rc = 1;
 	while (freed < bytes) {
 		struct victims v;
 		v.n = v.bytes = 0;
@@ -372,10 +373,14 @@ int ml_fault_in(memlane_arena *a, struct ml_stub *s, const char *what)
 	}
 	char why[160];
 	e = ml_rec_decode_tls(val.mv_data, val.mv_size, a->slow.base + p.off, s->size, why, sizeof(why));
+	if (e == -2) {
+		rc = ml_err(MEMLANE_ENOMEM, "%s: handle 0x%016" PRIx64 ": out of memory decoding its record (seq %" PRIu64
+		                            ") in '%s': %s", what, h, s->seq, a->store->dir, why);
+		goto undo;
+	}
 	if (e) {
-		rc = ml_err(e == -2 ? MEMLANE_ENOMEM : MEMLANE_ECORRUPT,
-		            "%s: handle 0x%016" PRIx64 ": record (seq %" PRIu64 ") in '%s' is damaged: %s", what, h, s->seq,
-		            a->store->dir, why);
+		rc = ml_err(MEMLANE_ECORRUPT, "%s: handle 0x%016" PRIx64 ": record (seq %" PRIu64 ") in '%s' is damaged: %s",
+		            what, h, s->seq, a->store->dir, why);
 		goto undo;
 	}
 	mdb_txn_abort(t);
@@ -624,8 +629,16 @@ static int store_kind(memlane_arena *a, int *kind)
 			              st->dir, fmt, ML_STORE_FORMAT);
 		}
 		*kind = 1;
-		if (get_meta(t, st, ML_META_PERSIST, &v) == 0 && v.mv_size == 1 && *(uint8_t *)v.mv_data)
+		/* A failed read is not "scratch": that store would be wiped. */
+		rc = get_meta(t, st, ML_META_PERSIST, &v);
+		if (rc == 0 && v.mv_size == 1 && *(uint8_t *)v.mv_data)
 			*kind = 2;
+		else if (rc == MDB_NOTFOUND)
+			rc = 0;
+		if (rc) {
+			mdb_txn_abort(t);
+			return ml_store_err(rc, "memlane_open", st->dir);
+		}
 		/* Only checkpoints write these: a scratch store here means a
 		 * damaged persist record, and a scratch store is deleted. */
 		if (*kind == 1 && (get_meta(t, st, ML_META_CHECKPOINT, &v) == 0 || get_meta(t, st, ML_META_SLOTS, &v) == 0 ||
@@ -685,6 +698,8 @@ static int restore_table(memlane_arena *a, MDB_txn *t)
 	struct ml_store *st = a->store;
 	MDB_val v;
 	int rc = get_meta(t, st, ML_META_ARENA_ID, &v);
+	if (rc && rc != MDB_NOTFOUND)
+		return rc; /* not read: every handle would look foreign, the table damaged */
 	if (rc == 0 && v.mv_size == 8) {
 		/* The handles saved carry the saved id: take it over. */
 		uint32_t id = (uint32_t)ml_get64(v.mv_data) & ((1u << ML_ARENA_BITS) - 1);
@@ -716,7 +731,10 @@ static int restore_table(memlane_arena *a, MDB_txn *t)
 		a->stubs[idx].gen = gen;
 		a->stubs[idx].state = MEMLANE_STATE_INVALID;
 	}
-	if (get_meta(t, st, ML_META_CHECKPOINT, &v) == 0 && v.mv_size >= 16) {
+	rc = get_meta(t, st, ML_META_CHECKPOINT, &v);
+	if (rc && rc != MDB_NOTFOUND)
+		return rc; /* not read, the count would start over */
+	if (rc == 0 && v.mv_size >= 16) {
 		st->checkpoints = ml_get64(v.mv_data);
 		st->checkpoint_time = ml_get64((uint8_t *)v.mv_data + 8);
 	}

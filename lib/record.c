@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <zstd_errors.h>
+
 #include "record.h"
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -130,7 +132,8 @@ static bool ml_frame_checked(const uint8_t *payload, size_t len)
 }
 
 /* Decode record @rec into @dst, which holds exactly @size bytes. On
- * damage fills @why and returns -1. */
+ * damage fills @why and returns -1; -2 when zstd ran out of memory (no
+ * damage: the record may decode later). */
 int ml_rec_decode(ZSTD_DCtx *dctx, const void *rec, size_t len, void *dst, uint64_t size, char *why, size_t whylen)
 {
 	struct ml_rec_info info;
@@ -146,7 +149,7 @@ int ml_rec_decode(ZSTD_DCtx *dctx, const void *rec, size_t len, void *dst, uint6
 	size_t n = ZSTD_decompressDCtx(dctx, dst, size, info.payload, info.payload_len);
 	if (ZSTD_isError(n)) {
 		snprintf(why, whylen, "zstd: %s", ZSTD_getErrorName(n));
-		return -1;
+		return ZSTD_getErrorCode(n) == ZSTD_error_memory_allocation ? -2 : -1;
 	}
 	if (n != size) {
 		snprintf(why, whylen, "zstd frame holds %zu bytes, not %" PRIu64, n, size);

@@ -139,7 +139,7 @@ int ml_rec_encode(const memlane_arena *a, const struct ml_stub *s, const void *s
 {
 	struct ml_codec_tls *t = codec_get();
 	if (!t)
-		return ml_err(MEMLANE_ENOMEM, "cannot create a zstd context");
+		return ml_err(MEMLANE_ENOMEM, "out of memory for a zstd compression context");
 	size_t size = s->size;
 	size_t bound = ZSTD_compressBound(size), stored = ml_frame_stored_bound(size);
 	uint8_t *buf = codec_buf(t, ML_REC_HEADER + (bound > stored ? bound : stored));
@@ -180,7 +180,7 @@ int ml_rec_decode_tls(const void *rec, size_t len, void *dst, uint64_t size, cha
 {
 	struct ml_codec_tls *t = codec_get();
 	if (!t) {
-		snprintf(why, whylen, "cannot create a zstd context");
+		snprintf(why, whylen, "out of memory for a zstd decompression context");
 		return -2;
 	}
 	return ml_rec_decode(t->dctx, rec, len, dst, size, why, whylen);
@@ -407,14 +407,46 @@ static int env_open(struct ml_store *st)
 		st->env = NULL;
 		return ml_store_err(rc, "memlane_open", st->dir);
 	}
-	mdb_env_set_maxdbs(st->env, 8);
-	mdb_env_set_mapsize(st->env, st->map_size);
+	/* Unchecked, a failed mdb_env_set_mapsize left LMDB's 1 MiB default
+	 * map, and the growth stopped at a store_max_size never reached. */
+	if ((rc = mdb_env_set_maxdbs(st->env, 8)) != 0 || (rc = mdb_env_set_mapsize(st->env, st->map_size)) != 0)
+		return ml_store_err(rc, "memlane_open", st->dir);
 	if ((rc = mdb_env_open(st->env, st->dir, st->env_flags, 0600)) != 0)
 		return ml_store_err(rc, "memlane_open: cannot open data.mdb", st->dir);
 	if ((rc = check_file_size(st, path)) != 0)
 		return rc;
 	reap_readers(st);
 	return open_dbis(st);
+}
+
+/* LMDB gives up on its environment when a meta page write fails (every
+ * later transaction is MDB_PANIC), and a map growth whose mmap fails
+ * leaves it without a map. The file still holds the last commit, which
+ * is what the arena's bookkeeping follows: open the environment again
+ * (the flock stays held). On failure st->env is NULL, and the next
+ * transaction tries again. */
+static int env_reopen(struct ml_store *st)
+{
+	if (st->env)
+		mdb_env_close(st->env);
+	st->env = NULL;
+	int rc = env_open(st);
+	if (rc && st->env) {
+		mdb_env_close(st->env);
+		st->env = NULL;
+	}
+	return rc;
+}
+
+/* mdb_txn_begin, over a lost or dead environment. */
+static int txn_begin(struct ml_store *st, unsigned flags, MDB_txn **t)
+{
+	if (!st->env && env_reopen(st) != 0)
+		return EIO;
+	int rc = mdb_txn_begin(st->env, NULL, flags, t);
+	if (rc == MDB_PANIC && env_reopen(st) == 0)
+		rc = mdb_txn_begin(st->env, NULL, flags, t);
+	return rc;
 }
 
 /* Close the environment and delete its files (the flock stays held):
@@ -496,8 +528,11 @@ static int grow_map(struct ml_store *st, const char *what)
 	}
 	size_t want = st->map_size * 2 < st->map_max ? st->map_size * 2 : st->map_max;
 	int rc = mdb_env_set_mapsize(st->env, want);
-	if (rc)
-		return ml_store_err(rc, what, st->dir);
+	if (rc) {
+		int e = ml_store_err(rc, what, st->dir);
+		env_reopen(st); /* the old map is gone */
+		return e;
+	}
 	st->map_size = want;
 	return 0;
 }
@@ -528,7 +563,7 @@ int ml_store_write(struct ml_store *st, const char *what, ml_txn_fn fn, void *ct
 	bool nudged = false;
 	for (;;) {
 		MDB_txn *t;
-		int rc = mdb_txn_begin(st->env, NULL, 0, &t);
+		int rc = txn_begin(st, 0, &t);
 		if (rc)
 			return ml_store_err(rc, what, st->dir);
 		rc = fn(t, ctx);
@@ -543,8 +578,11 @@ int ml_store_write(struct ml_store *st, const char *what, ml_txn_fn fn, void *ct
 			int g = grow_map(st, what);
 			if (g && !nudged && fn != nudge_txn) {
 				nudged = true;
+				char why[ML_ERRMSG_MAX]; /* g's, whatever the nudge says */
+				ml_err_save(why);
 				if (ml_store_write(st, what, nudge_txn, st) == 0)
 					continue; /* freed pages may now fit it */
+				ml_err_restore(why);
 			}
 			if (g)
 				return g;
@@ -558,7 +596,7 @@ int ml_store_write(struct ml_store *st, const char *what, ml_txn_fn fn, void *ct
 
 int ml_store_read_begin(struct ml_store *st, MDB_txn **t, const char *what)
 {
-	int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, t);
+	int rc = txn_begin(st, MDB_RDONLY, t);
 	return rc ? ml_store_err(rc, what, st->dir) : 0;
 }
 
