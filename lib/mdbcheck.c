@@ -53,16 +53,37 @@ struct chk {
 	uint8_t *seen;   /* a bit per page */
 	char *why;
 	size_t whylen;
+	int code; /* what ml_mdb_check returns: ML_MDB_DAMAGED, _NOMEM or _IOERR */
 };
 
+static int vfail(struct chk *c, int code, const char *fmt, va_list ap)
+{
+	vsnprintf(c->why, c->whylen, fmt, ap);
+	c->code = code;
+	return -1;
+}
+
+/* The file is damaged. */
 static int bad(struct chk *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int bad(struct chk *c, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(c->why, c->whylen, fmt, ap);
+	int rc = vfail(c, ML_MDB_DAMAGED, fmt, ap);
 	va_end(ap);
-	return -1;
+	return rc;
+}
+
+/* The check could not be made (out of memory, an I/O error): @code.
+ * Not damage: the store is sound as far as anyone knows. */
+static int fail(struct chk *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(struct chk *c, int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = vfail(c, code, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 static uint16_t get16(const uint8_t *p)
@@ -80,9 +101,11 @@ static int rd(struct chk *c, void *buf, size_t n, uint64_t off)
 		ssize_t r = pread(c->fd, (uint8_t *)buf + got, n - got, (off_t)(off + got));
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r <= 0)
-			return bad(c, "cannot read %zu bytes at offset %" PRIu64 ": %s", n, off,
-			           r < 0 ? strerror(errno) : "end of file");
+		if (r < 0)
+			return fail(c, ML_MDB_IOERR, "cannot read %zu bytes at offset %" PRIu64 ": %s", n, off,
+			            strerror(errno));
+		if (r == 0)
+			return bad(c, "cannot read %zu bytes at offset %" PRIu64 ": end of file", n, off);
 		got += (size_t)r;
 	}
 	return 0;
@@ -150,7 +173,7 @@ static int node(struct chk *c, const uint8_t *p, uint64_t pg, unsigned i, int de
 		uint64_t ovpg = ml_get64(data);
 		uint8_t *ov = malloc(c->psize);
 		if (!ov)
-			return bad(c, "out of memory");
+			return fail(c, ML_MDB_NOMEM, "out of memory");
 		int rc = overflow(c, ovpg, lohi, ov, db);
 		free(ov);
 		if (rc || !fn || (flags & F_SUBDATA))
@@ -158,7 +181,7 @@ static int node(struct chk *c, const uint8_t *p, uint64_t pg, unsigned i, int de
 		/* A value the caller reads: the free list's long entries. */
 		uint8_t *v = malloc(lohi ? lohi : 1);
 		if (!v)
-			return bad(c, "out of memory for a %" PRIu64 "-byte value", lohi);
+			return fail(c, ML_MDB_NOMEM, "out of memory for a %" PRIu64 "-byte value", lohi);
 		rc = rd(c, v, lohi, ovpg * c->psize + PAGEHDRSZ);
 		if (rc == 0)
 			rc = fn(c, n + NODESIZE, ksize, v, lohi, flags);
@@ -179,7 +202,7 @@ static int walk(struct chk *c, uint64_t pg, int depth, const char *db, leaf_fn f
 		return -1;
 	uint8_t *p = calloc(1, c->psize); /* zeros, should the read fail */
 	if (!p)
-		return bad(c, "out of memory");
+		return fail(c, ML_MDB_NOMEM, "out of memory");
 	int rc = rd(c, p, c->psize, pg * c->psize);
 	uint16_t kind = get16(p + 10) & P_KINDS, lower = get16(p + 12), upper = get16(p + 14);
 	if (rc == 0 && (ml_get64(p) != pg || (kind != P_BRANCH && kind != P_LEAF) || lower < PAGEHDRSZ || lower % 2 ||
@@ -227,7 +250,7 @@ static int free_leaf(struct chk *c, const uint8_t *key, size_t klen, const uint8
 
 int ml_mdb_check(int fd, char *why, size_t whylen)
 {
-	struct chk c = {fd, 0, 0, NULL, why, whylen};
+	struct chk c = {fd, 0, 0, NULL, why, whylen, 0};
 	uint8_t m[2][PAGEHDRSZ + 136];
 	/* A file LMDB does not take for its own (too short for the meta
 	 * pages, another magic or version): mdb_env_open says so. */
@@ -253,13 +276,13 @@ int ml_mdb_check(int fd, char *why, size_t whylen)
 		return bad(&c, "the meta page counts %" PRIu64 " pages", c.npages);
 	struct stat sb;
 	if (fstat(fd, &sb) != 0)
-		return bad(&c, "fstat: %s", strerror(errno));
+		return fail(&c, ML_MDB_IOERR, "fstat: %s", strerror(errno)), c.code;
 	if ((uint64_t)sb.st_size / c.psize < c.npages)
 		return bad(&c, "it is cut short: %lld bytes, but its meta page counts %" PRIu64 " pages of %u bytes",
 		           (long long)sb.st_size, c.npages, c.psize);
 	c.seen = calloc(c.npages / 8 + 1, 1);
 	if (!c.seen)
-		return bad(&c, "out of memory for a map of %" PRIu64 " pages", c.npages);
+		return fail(&c, ML_MDB_NOMEM, "out of memory for a map of %" PRIu64 " pages", c.npages), c.code;
 	c.seen[0] = 3; /* the meta pages */
 	uint64_t free_root = ml_get64(meta + META_DBS + DB_ROOT);
 	uint64_t main_root = ml_get64(meta + META_DBS + DB_SIZE + DB_ROOT);
@@ -267,5 +290,5 @@ int ml_mdb_check(int fd, char *why, size_t whylen)
 	if (rc == 0 && free_root != P_INVALID)
 		rc = walk(&c, free_root, 0, "free list", free_leaf);
 	free(c.seen);
-	return rc;
+	return rc ? c.code : 0;
 }

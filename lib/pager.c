@@ -602,10 +602,15 @@ static int get_meta(MDB_txn *t, struct ml_store *st, const char *name, MDB_val *
 }
 
 /* Entries in @dbi; a database LMDB cannot count counts as not empty. */
-static uint64_t db_entries(MDB_txn *t, MDB_dbi dbi)
+/* Add the entries of database @dbi to *@n; an LMDB error code when they
+ * cannot be counted (a failure, not damage). */
+static int db_entries(MDB_txn *t, MDB_dbi dbi, uint64_t *n)
 {
 	MDB_stat s;
-	return mdb_stat(t, dbi, &s) == 0 ? s.ms_entries : 1;
+	int rc = mdb_stat(t, dbi, &s);
+	if (rc == 0)
+		*n += s.ms_entries;
+	return rc;
 }
 
 /* What the directory holds: 0 nothing yet, 1 a scratch store, 2 a
@@ -641,8 +646,13 @@ static int store_kind(memlane_arena *a, int *kind)
 		}
 		/* Only checkpoints write these: a scratch store here means a
 		 * damaged persist record, and a scratch store is deleted. */
+		uint64_t tables = 0;
+		if (*kind == 1 && (rc = db_entries(t, st->handles, &tables)) != 0) {
+			mdb_txn_abort(t);
+			return ml_store_err(rc, "memlane_open", st->dir);
+		}
 		if (*kind == 1 && (get_meta(t, st, ML_META_CHECKPOINT, &v) == 0 || get_meta(t, st, ML_META_SLOTS, &v) == 0 ||
-		                   db_entries(t, st->handles) != 0)) {
+		                   tables != 0)) {
 			mdb_txn_abort(t);
 			return ml_err(MEMLANE_ECORRUPT,
 			              "memlane_open: '%s/data.mdb' is damaged: it holds a checkpoint, but its persist record "
@@ -652,8 +662,12 @@ static int store_kind(memlane_arena *a, int *kind)
 	} else if (rc == MDB_NOTFOUND) {
 		/* New, or left by a crash before its first transaction: empty
 		 * databases. Anything else was not written by this library. */
-		uint64_t n = db_entries(t, st->meta) + db_entries(t, st->objects) + db_entries(t, st->handles) +
-		             db_entries(t, st->roots);
+		uint64_t n = 0;
+		if ((rc = db_entries(t, st->meta, &n)) != 0 || (rc = db_entries(t, st->objects, &n)) != 0 ||
+		    (rc = db_entries(t, st->handles, &n)) != 0 || (rc = db_entries(t, st->roots, &n)) != 0) {
+			mdb_txn_abort(t);
+			return ml_store_err(rc, "memlane_open", st->dir);
+		}
 		if (n) {
 			mdb_txn_abort(t);
 			return ml_err(MEMLANE_ESTORE,
@@ -714,8 +728,12 @@ static int restore_table(memlane_arena *a, MDB_txn *t)
 		}
 	}
 	rc = get_meta(t, st, ML_META_SLOTS, &v);
-	if (rc == MDB_NOTFOUND) /* created, never checkpointed; else damaged */
-		return get_meta(t, st, ML_META_CHECKPOINT, &v) == 0 || db_entries(t, st->handles) ? MDB_CORRUPTED : 0;
+	if (rc == MDB_NOTFOUND) { /* created, never checkpointed; else damaged */
+		uint64_t tables = 0;
+		if ((rc = db_entries(t, st->handles, &tables)) != 0)
+			return rc;
+		return get_meta(t, st, ML_META_CHECKPOINT, &v) == 0 || tables ? MDB_CORRUPTED : 0;
+	}
 	/* More slots than a handle can name, or a generation no handle
 	 * can carry: damage (and never a truncated count). */
 	if (rc || v.mv_size % 4 || v.mv_size / 4 >= ML_NIL)

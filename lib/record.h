@@ -68,7 +68,12 @@ ML_HIDDEN int ml_rec_decode(ZSTD_DCtx *dctx, const void *rec, size_t len, void *
 ML_HIDDEN void ml_table_entry_encode(uint8_t out[ML_TABLE_ENTRY], const struct ml_table_entry *e);
 ML_HIDDEN int ml_table_entry_parse(const void *v, size_t len, struct ml_table_entry *e);
 /* mdbcheck.c: 0 when the LMDB pages of data.mdb (open as @fd, and not
- * being written) are sound, else -1 with the reason in @why. */
+ * being written) are sound; else the reason in @why and ML_MDB_DAMAGED,
+ * or ML_MDB_NOMEM / ML_MDB_IOERR when the check itself could not be
+ * made (which says nothing about the file). */
+#define ML_MDB_DAMAGED (-1)
+#define ML_MDB_NOMEM (-2)
+#define ML_MDB_IOERR (-3)
 ML_HIDDEN int ml_mdb_check(int fd, char *why, size_t whylen);
 
 #endif /* MEMLANE_RECORD_H */

@@ -383,8 +383,16 @@ static int check_file_size(struct ml_store *st, const char *path)
 		              path, (long long)sb.st_size, (uint64_t)info.me_last_pgno + 1, es.ms_psize);
 	/* Nor its branch and leaf pages (mdbcheck.c). */
 	char why[200];
-	if (ml_mdb_check(fd, why, sizeof(why)) != 0)
+	switch (ml_mdb_check(fd, why, sizeof(why))) {
+	case 0:
+		break;
+	case ML_MDB_NOMEM:
+		return ml_err(MEMLANE_ENOMEM, "memlane_open: checking the pages of '%s': %s", path, why);
+	case ML_MDB_IOERR:
+		return ml_err(MEMLANE_ESTORE, "memlane_open: checking the pages of '%s': %s", path, why);
+	default:
 		return ml_err(MEMLANE_ECORRUPT, "memlane_open: '%s' is damaged: %s", path, why);
+	}
 	return 0;
 }
 

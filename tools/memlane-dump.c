@@ -247,8 +247,10 @@ static void check_pages(const char *dir, const char *path)
 		close(fd);
 	if (lfd >= 0)
 		close(lfd); /* drops the lock */
-	if (rc)
+	if (rc == ML_MDB_DAMAGED)
 		die(EXIT_USAGE, "'%s' is damaged: %s", path, why);
+	if (rc)
+		die(EXIT_USAGE, "'%s': cannot check its pages: %s", path, why);
 }
 
 static void store_open(struct store *st, const char *dir)
