@@ -36,6 +36,7 @@ struct obj {
 	unsigned flags;
 	unsigned pins;
 	uint8_t *pinned; /* the pointer from the first pin */
+	bool restored;   /* spilled by a reopen and not touched since */
 	uint8_t *bytes;  /* the model */
 };
 
@@ -111,11 +112,21 @@ static void check_meta(struct run *r, const struct obj *o)
 	FUZZ_CHECK(s == MEMLANE_STATE_FAST || s == MEMLANE_STATE_SLOW || s == MEMLANE_STATE_SPILLED,
 	           "memlane_handle_state = %d", (int)s);
 	FUZZ_CHECK(!o->pins || s != MEMLANE_STATE_SPILLED, "a pinned object is spilled");
-	FUZZ_CHECK(!(o->flags & MEMLANE_NOSPILL) || s != MEMLANE_STATE_SPILLED, "a NOSPILL object is spilled");
+	/* A reopened store has every object spilled, NOSPILL ones too
+	 * (memlane_open(3)); once back in RAM they stay. */
+	FUZZ_CHECK(!(o->flags & MEMLANE_NOSPILL) || o->restored || s != MEMLANE_STATE_SPILLED,
+	           "a NOSPILL object is spilled");
+}
+
+/* After a call that may have faulted @o in. */
+static void note_state(struct run *r, struct obj *o)
+{
+	if (o->restored && memlane_handle_state(r->a, o->h) != MEMLANE_STATE_SPILLED)
+		o->restored = false;
 }
 
 /* Read the whole object and compare. */
-static void verify(struct run *r, const struct obj *o)
+static void verify(struct run *r, struct obj *o)
 {
 	check_meta(r, o);
 	uint8_t *buf = malloc(o->size ? o->size : 1);
@@ -125,6 +136,7 @@ static void verify(struct run *r, const struct obj *o)
 	if (rc == 0)
 		check_bytes(o, buf, "memlane_read");
 	free(buf);
+	note_state(r, o);
 }
 
 static void open_arena(struct run *r)
@@ -293,8 +305,11 @@ static void op_evict(struct run *r)
 	struct obj *o = slot(r);
 	if (!o->h)
 		return;
+	memlane_state before = memlane_handle_state(r->a, o->h);
 	int rc = memlane_evict(r->a, o->h);
-	if (o->pins)
+	if (before == MEMLANE_STATE_SPILLED)
+		FUZZ_CHECK(rc == 0, "memlane_evict of a spilled object = %d", rc);
+	else if (o->pins)
 		FUZZ_CHECK(rc == MEMLANE_EPINNED, "memlane_evict of a pinned object = %d", rc);
 	else if (o->flags & MEMLANE_NOSPILL)
 		FUZZ_CHECK(rc == MEMLANE_EINVAL, "memlane_evict of a NOSPILL object = %d", rc);
@@ -444,6 +459,7 @@ static void op_reopen(struct run *r)
 		}
 		o->pins = 0; /* pins do not outlive the arena */
 		o->pinned = NULL;
+		o->restored = true;
 		FUZZ_CHECK(memlane_handle_state(r->a, o->h) == MEMLANE_STATE_SPILLED,
 		           "a reopened object is not spilled");
 		verify(r, o);
@@ -550,6 +566,9 @@ static void step(struct run *r)
 		break;
 	}
 	check_pinned(r);
+	for (int i = 0; i < NSLOTS; i++)
+		if (r->o[i].h)
+			note_state(r, &r->o[i]);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
