@@ -576,7 +576,11 @@ static int mode_summary(struct store *st)
 	if (ckpt) {
 		time_t tt = (time_t)ckpt_time;
 		struct tm tm;
-		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&tt, &tm));
+		/* A damaged time may be past any year gmtime_r can give. */
+		if (gmtime_r(&tt, &tm))
+			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		else
+			snprintf(when, sizeof(when), "time %" PRIu64 " (out of range)", ckpt_time);
 	}
 	MDB_val opts = {0, NULL};
 	get_meta(st, ML_META_OPTIONS, &opts);
