@@ -416,7 +416,10 @@ static bool find_object(struct store *st, memlane_handle h, struct object *out)
 	ml_rec_key(k, h, UINT64_MAX);
 	key = (MDB_val){16, k};
 	int rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE);
-	rc = rc == 0 ? mdb_cursor_get(cur, &key, &v, MDB_PREV) : mdb_cursor_get(cur, &key, &v, MDB_LAST);
+	if (rc != 0)
+		rc = mdb_cursor_get(cur, &key, &v, MDB_LAST);
+	else if (key.mv_size != 16 || memcmp(key.mv_data, k, 16) != 0) /* (h, UINT64_MAX) is h's last seq */
+		rc = mdb_cursor_get(cur, &key, &v, MDB_PREV);
 	bool found = false;
 	if (rc == 0 && key.mv_size == 16) {
 		memlane_handle kh;
