@@ -4,7 +4,7 @@
  * Byte 0 chooses the arena: 1 persist=1, 2 compression=none, 4 a MEMLANE_COLD
  * default for small objects. The arena has the smallest lanes the options
  * allow (a 64 KiB FastLane, a 1 MiB SlowLane, pager threshold 0.5), so a
- * few objects of up to 64 KiB make the pager evict, compact and fault in.
+ * few objects of up to 255 KiB make the pager evict, compact and fault in.
  * Each further group of bytes is one operation on one of 16 object slots
  * (alloc, free, write, read, get, realloc, evict, promote, prefetch, pin,
  * unpin, compact, tick, maintain, flush, checkpoint, close and reopen,
@@ -162,7 +162,7 @@ static size_t size_of(struct run *r, int big)
 	if (!big)
 		return next(r) % 200;
 	size_t hi = next(r);
-	return hi << 8 | next(r);
+	return hi << 10 | next(r); /* up to 255 KiB: a few fill the SlowLane */
 }
 
 static void op_alloc(struct run *r, int big)
