@@ -646,8 +646,17 @@ static int restore_table(memlane_arena *a, MDB_txn *t)
 		}
 	}
 	rc = get_meta(t, st, ML_META_SLOTS, &v);
-	if (rc == MDB_NOTFOUND)
-		return 0; /* created, never checkpointed */
+	if (rc == MDB_NOTFOUND) {
+		/* Created, never checkpointed: then a checkpoint wrote no
+		 * handle table and no roots either. With them, the slots
+		 * record is what is missing (taking the store for empty would
+		 * drop every record, and the next checkpoint would leave
+		 * entries without slots: a store that never opens again). */
+		MDB_stat hs, rs;
+		if ((rc = mdb_stat(t, st->handles, &hs)) != 0 || (rc = mdb_stat(t, st->roots, &rs)) != 0)
+			return rc;
+		return hs.ms_entries || rs.ms_entries ? MDB_CORRUPTED : 0;
+	}
 	if (rc || v.mv_size % 4)
 		return rc ? rc : MDB_CORRUPTED;
 	uint32_t n = (uint32_t)(v.mv_size / 4);

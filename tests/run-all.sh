@@ -322,7 +322,7 @@ fuzz_run() {
 		-print_final_stats=1 -artifact_prefix="$ci/fuzz/findings/$name-" "$work") >"$ci/fuzz/$name.fuzz.log" 2>&1
 }
 fuzz_time=${FUZZ_TIME:-60}
-fuzzers=(fuzz_options fuzz_record fuzz_dump fuzz_ops)
+fuzzers=(fuzz_options fuzz_record fuzz_dump fuzz_ops fuzz_restore)
 if ! command -v clang >/dev/null 2>&1; then
 	ko "fuzz: clang is not installed (tests/deps.sh installs it)"
 elif configure_in fuzz CC=clang --enable-fuzzing --enable-werror && build_in fuzz; then

@@ -9,6 +9,8 @@
  * records, in fuzz_dump.c's input layout. OUTDIR/fuzz_options: option
  * strings as a user writes them and as memlane_config_print prints them.
  * OUTDIR/fuzz_ops: operation sequences in fuzz_ops.c's encoding.
+ * OUTDIR/fuzz_restore: small persistent stores, every LMDB put of their
+ * four databases in fuzz_restore.c's encoding.
  * The corpus in the repository was made with it once; rerun it only when
  * the store format or a harness's input layout changes.
  * Exit status: 0 done, 1 failure (said on stderr). */
@@ -157,6 +159,70 @@ static void dump_records(const char *dir, const char *tag)
 		die("no records in %s", dir);
 }
 
+/* A small persistent store (a few objects, a freed one, a root, two
+ * checkpoints) for fuzz_restore: small enough to stay under libFuzzer's
+ * default input size. */
+static void make_small_store(const char *dir, int compression)
+{
+	static const size_t sizes[] = {0, 10, 100, 300};
+	memlane_config cfg;
+	memlane_config_init(&cfg);
+	MUST(memlane_config_parse(&cfg, "persist=1,fast_lane_size=1M,slow_lane_size=8M"));
+	cfg.compression = compression;
+	memlane_arena *a;
+	MUST(memlane_open(&a, dir, &cfg));
+	memlane_handle hs[4];
+	for (int i = 0; i < 4; i++) {
+		uint8_t buf[300];
+		fill(buf, sizes[i], i % 2);
+		MUST(memlane_alloc(a, sizes[i], &hs[i]));
+		MUST(memlane_write(a, hs[i], 0, buf, sizes[i]));
+	}
+	MUST(memlane_root_set(a, "root", hs[2]));
+	MUST(memlane_checkpoint(a));
+	MUST(memlane_free(a, hs[1]));
+	MUST(memlane_evict(a, hs[3]));
+	MUST(memlane_close(a)); /* the second checkpoint */
+}
+
+static void dump_puts(const char *dir, const char *name)
+{
+	static const char *const names[4] = {"meta", "objects", "handles", "roots"};
+	MDB_env *env;
+	MDB_txn *t;
+	if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 8) || mdb_env_open(env, dir, MDB_RDONLY, 0600) ||
+	    mdb_txn_begin(env, NULL, MDB_RDONLY, &t))
+		die("cannot read the store in %s", dir);
+	uint8_t *out = NULL;
+	size_t len = 0;
+	for (int db = 0; db < 4; db++) {
+		MDB_dbi dbi;
+		MDB_cursor *cur;
+		MDB_val k, v;
+		if (mdb_dbi_open(t, names[db], 0, &dbi) || mdb_cursor_open(t, dbi, &cur))
+			die("cannot read database %s in %s", names[db], dir);
+		while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+			if (k.mv_size > 255 || v.mv_size > 65535)
+				die("%s: a key or value too long for fuzz_restore's encoding", dir);
+			out = realloc(out, len + 4 + k.mv_size + v.mv_size);
+			if (!out)
+				die("out of memory");
+			out[len] = (uint8_t)db;
+			out[len + 1] = (uint8_t)k.mv_size;
+			out[len + 2] = (uint8_t)v.mv_size;
+			out[len + 3] = (uint8_t)(v.mv_size >> 8);
+			memcpy(out + len + 4, k.mv_data, k.mv_size);
+			memcpy(out + len + 4 + k.mv_size, v.mv_data, v.mv_size);
+			len += 4 + k.mv_size + v.mv_size;
+		}
+		mdb_cursor_close(cur);
+	}
+	mdb_txn_abort(t);
+	mdb_env_close(env);
+	put_file("fuzz_restore", name, out, len);
+	free(out);
+}
+
 /* ---- options ------------------------------------------------------------ */
 
 static void option_strings(void)
@@ -254,6 +320,12 @@ int main(int argc, char **argv)
 	snprintf(sub, sizeof(sub), "%s/none", dir);
 	make_store(sub, MEMLANE_COMPRESSION_NONE);
 	dump_records(sub, "stored");
+	snprintf(sub, sizeof(sub), "%s/small-zstd", dir);
+	make_small_store(sub, MEMLANE_COMPRESSION_ZSTD);
+	dump_puts(sub, "small-zstd");
+	snprintf(sub, sizeof(sub), "%s/small-stored", dir);
+	make_small_store(sub, MEMLANE_COMPRESSION_NONE);
+	dump_puts(sub, "small-stored");
 	fuzz_rm_rf(dir);
 	option_strings();
 	op_sequences();

@@ -6,7 +6,7 @@
 # No fuzzing here: tests/run-all.sh does that, for a bounded time.
 set -u
 : "${srcdir:=.}"
-: "${fuzzers:=fuzz_options fuzz_record fuzz_dump fuzz_ops}"
+: "${fuzzers:=fuzz_options fuzz_record fuzz_dump fuzz_ops fuzz_restore}"
 status=0
 for f in $fuzzers; do
 	dir=$srcdir/corpus/$f
