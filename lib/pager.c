@@ -726,7 +726,9 @@ static int restore_roots(memlane_arena *a, MDB_txn *t)
 		return rc;
 	MDB_val key, v;
 	for (rc = mdb_cursor_get(cur, &key, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT)) {
-		if (v.mv_size != 8 || key.mv_size == 0 || key.mv_size > 255) {
+		/* A NUL in the name: not one memlane_root_set took, and cut at
+		 * the NUL it could not be written back at the next checkpoint. */
+		if (v.mv_size != 8 || key.mv_size == 0 || key.mv_size > 255 || memchr(key.mv_data, 0, key.mv_size)) {
 			rc = MDB_CORRUPTED;
 			break;
 		}

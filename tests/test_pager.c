@@ -1753,6 +1753,51 @@ static void test_missing_slots_record(void **state)
 	close_ok(a);
 }
 
+/* A root whose name holds a NUL byte (no memlane_root_set makes one):
+ * open refuses the store as damaged and changes nothing. It used to
+ * restore the root as "" (the name cut at the NUL), and every checkpoint
+ * after, the close's too, failed to write it back (found by
+ * tests/fuzz/fuzz_restore). */
+static void test_damaged_root_name(void **state)
+{
+	struct fixture *fx = *state;
+	const char *opts = LANES ",persist=1,store_sync=none";
+	memlane_arena *a = open_ok(fx->spill, opts);
+	pobj o[1];
+	must_alloc(a, &o[0], 1000, 0, 0, 7, TEXT, 1);
+	assert_int_equal(memlane_root_set(a, "fine", o[0].h), 0);
+	close_ok(a);
+
+	uint8_t hv[8];
+	be64(hv, o[0].h);
+	static const char bad[] = {'\0', 'o', 'o', 't'};
+	MDB_env *env = lmdb_open(fx->spill, 0);
+	MDB_txn *t;
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &t), 0);
+	MDB_val k = {sizeof(bad), (void *)(uintptr_t)bad}, v = {8, hv};
+	assert_int_equal(mdb_put(t, lmdb_dbi(t, "roots"), &k, &v, 0), 0);
+	assert_int_equal(mdb_txn_commit(t), 0);
+	mdb_env_close(env);
+
+	char data[2300];
+	snprintf(data, sizeof(data), "%s/data.mdb", fx->spill);
+	size_t size0, size1;
+	uint64_t sum0 = file_sum(data, &size0);
+	assert_int_equal(open_rc(fx->spill, opts, &a), MEMLANE_ECORRUPT);
+	errmsg_says(fx->spill);
+	assert_int_equal(file_sum(data, &size1), sum0);
+
+	env = lmdb_open(fx->spill, 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &t), 0);
+	assert_int_equal(mdb_del(t, lmdb_dbi(t, "roots"), &k, NULL), 0);
+	assert_int_equal(mdb_txn_commit(t), 0);
+	mdb_env_close(env);
+	a = open_ok(fx->spill, opts);
+	check_reopened(a, o, 1, NULL, 0);
+	check_root(a, "fine", o[0].h);
+	close_ok(a);
+}
+
 /* ---- 8. a full store ---------------------------------------------------------------- */
 
 static void test_full_store(void **state)
@@ -2080,6 +2125,7 @@ int main(void)
 		T(test_scratch_empty_on_reopen),
 		T(test_damaged_records),
 		T(test_missing_slots_record),
+		T(test_damaged_root_name),
 		T(test_full_store),
 		T(test_full_disk),
 		T(test_compression),
