@@ -728,9 +728,15 @@ static int restore_table(memlane_arena *a, MDB_txn *t)
 		}
 	}
 	rc = get_meta(t, st, ML_META_SLOTS, &v);
-	if (rc == MDB_NOTFOUND) { /* created, never checkpointed; else damaged */
+	if (rc == MDB_NOTFOUND) {
+		/* Created, never checkpointed: then a checkpoint wrote no
+		 * checkpoint record, no handle table and no roots either.
+		 * With them, the slots record is what is missing (taking the
+		 * store for empty would drop every record, and the next
+		 * checkpoint would leave entries without slots: a store that
+		 * never opens again). */
 		uint64_t tables = 0;
-		if ((rc = db_entries(t, st->handles, &tables)) != 0)
+		if ((rc = db_entries(t, st->handles, &tables)) != 0 || (rc = db_entries(t, st->roots, &tables)) != 0)
 			return rc;
 		return get_meta(t, st, ML_META_CHECKPOINT, &v) == 0 || tables ? MDB_CORRUPTED : 0;
 	}
@@ -811,7 +817,9 @@ static int restore_roots(memlane_arena *a, MDB_txn *t)
 		return rc;
 	MDB_val key, v;
 	for (rc = mdb_cursor_get(cur, &key, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT)) {
-		if (v.mv_size != 8 || key.mv_size == 0 || key.mv_size > 255) {
+		/* A NUL in the name: not one memlane_root_set took, and cut at
+		 * the NUL it could not be written back at the next checkpoint. */
+		if (v.mv_size != 8 || key.mv_size == 0 || key.mv_size > 255 || memchr(key.mv_data, 0, key.mv_size)) {
 			rc = MDB_CORRUPTED;
 			break;
 		}

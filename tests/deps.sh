@@ -14,6 +14,7 @@ packages=(
 	libzstd-dev      # spilled record compression
 	libcmocka-dev    # the unit tests
 	clang            # the second compiler in tests/run-all.sh
+	libclang-rt-dev  # clang's runtimes: libFuzzer (libclang_rt.fuzzer) for configure --enable-fuzzing
 	jq               # tests/test_dump.sh parses memlane-dump --json with it
 	groff-base       # tests/test_man_render.sh formats the man pages with groff
 	valgrind         # tests/run-all.sh runs the unit tests under memcheck

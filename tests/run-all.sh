@@ -13,6 +13,11 @@
 #   asan     gcc --enable-sanitizers (ASan+UBSan): make check
 #   tsan     --enable-tsan: make check TESTS="test_threads test_pager_threads
 #            test_stress"
+#   fuzz     clang --enable-fuzzing: every libFuzzer harness once over its
+#            seed corpus (make check in tests/fuzz), then each fuzzing for
+#            $FUZZ_TIME seconds (default 60; two at a time on two CPUs) on
+#            a copy of its corpus; a crash or a failed invariant fails
+#            the step and leaves the input in _ci/fuzz/findings/
 #
 # The last line is "N passed, N failed": the tests counted from the
 # automake summaries of every make check (ERROR and XPASS count as
@@ -354,4 +359,48 @@ else
 	if configure_in tsan CC="$tsan_cc" --enable-tsan && build_in tsan; then
 		check_in tsan check "${tsan_run[@]}" make -j"$jobs" -C tests check TESTS="test_threads test_pager_threads test_stress" || true
 	fi
+fi
+
+step "clang --enable-fuzzing: the seed corpus, then ${FUZZ_TIME:-60} s of fuzzing per harness"
+# fuzz_run NAME: fuzz harness NAME for $fuzz_time seconds on a copy of
+# its seed corpus; the log is _ci/fuzz/NAME.fuzz.log, findings (crash-*,
+# leak-*, timeout-*, oom-*) go to _ci/fuzz/findings/.
+fuzz_run() {
+	local name=$1 d=$ci/fuzz/tests/fuzz work=$ci/fuzz/work/$1
+	rm -rf "$work"
+	mkdir -p "$work" "$ci/fuzz/findings"
+	cp "$top/tests/fuzz/corpus/$name"/* "$work"/
+	(cd "$d" && TMPDIR=$fuzz_tmp "./$name" -max_total_time="$fuzz_time" -timeout=30 -rss_limit_mb=2048 \
+		-print_final_stats=1 -artifact_prefix="$ci/fuzz/findings/$name-" "$work") >"$ci/fuzz/$name.fuzz.log" 2>&1
+}
+fuzz_time=${FUZZ_TIME:-60}
+fuzzers=(fuzz_options fuzz_record fuzz_dump fuzz_ops fuzz_restore)
+if ! command -v clang >/dev/null 2>&1; then
+	ko "fuzz: clang is not installed (tests/deps.sh installs it)"
+elif configure_in fuzz CC=clang --enable-fuzzing --enable-werror && build_in fuzz; then
+	check_in fuzz corpus make -C tests/fuzz check || true
+	# Harnesses write their stores under TMPDIR: tmpfs when there is one.
+	fuzz_tmp=$(mktemp -d /dev/shm/memlane-fuzz.XXXXXX 2>/dev/null || mktemp -d)
+	declare -A fuzz_pid=()
+	for ((i = 0; i < ${#fuzzers[@]}; i += jobs)); do
+		for name in "${fuzzers[@]:i:jobs}"; do
+			fuzz_run "$name" &
+			fuzz_pid[$name]=$!
+		done
+		for name in "${fuzzers[@]:i:jobs}"; do
+			rc=0
+			wait "${fuzz_pid[$name]}" || rc=$?
+			log=$ci/fuzz/$name.fuzz.log
+			runs=$(awk '/^stat::number_of_executed_units:/ { print $2 }' "$log")
+			secs=$(awk '/^stat::average_exec_per_sec:/ { print $2 }' "$log")
+			echo "$name: ${runs:-?} runs in $fuzz_time s, ${secs:-?} exec/s, corpus $(find "$ci/fuzz/work/$name" -type f | wc -l) inputs"
+			if ((rc == 0)); then
+				ok "fuzz: $name, $fuzz_time s"
+			else
+				grep -v '^#[0-9]' "$log" | tail -n 60
+				ko "fuzz: $name found a crash or a failed invariant (exit status $rc; input in _ci/fuzz/findings/, log $log)"
+			fi
+		done
+	done
+	rm -rf "$fuzz_tmp"
 fi

@@ -1688,6 +1688,116 @@ static void test_damaged_records(void **state)
 	close_ok(a);
 }
 
+/* Take meta record @name out of the closed store @dir (into @val, which
+ * holds @cap bytes; returns its size), or put @len bytes back. */
+static size_t meta_take(const char *dir, const char *name, void *val, size_t cap)
+{
+	MDB_env *env = lmdb_open(dir, 0);
+	MDB_txn *t;
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &t), 0);
+	MDB_dbi dbi = lmdb_dbi(t, "meta");
+	MDB_val k = {strlen(name), (void *)(uintptr_t)name}, v;
+	assert_int_equal(mdb_get(t, dbi, &k, &v), 0);
+	size_t len = v.mv_size;
+	assert_true(len <= cap);
+	memcpy(val, v.mv_data, len);
+	assert_int_equal(mdb_del(t, dbi, &k, NULL), 0);
+	assert_int_equal(mdb_txn_commit(t), 0);
+	mdb_env_close(env);
+	return len;
+}
+
+static void meta_put(const char *dir, const char *name, const void *val, size_t len)
+{
+	MDB_env *env = lmdb_open(dir, 0);
+	MDB_txn *t;
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &t), 0);
+	MDB_val k = {strlen(name), (void *)(uintptr_t)name}, v = {len, (void *)(uintptr_t)val};
+	assert_int_equal(mdb_put(t, lmdb_dbi(t, "meta"), &k, &v, 0), 0);
+	assert_int_equal(mdb_txn_commit(t), 0);
+	mdb_env_close(env);
+}
+
+/* A checkpointed store without its "slots" record (the generations of
+ * the handle slots): open refuses it as damaged and changes nothing.
+ * It used to be taken for a store never checkpointed: the open dropped
+ * every record, and its close left handle entries without slots, which
+ * no open accepted again (found by tests/fuzz/fuzz_restore). */
+static void test_missing_slots_record(void **state)
+{
+	struct fixture *fx = *state;
+	const char *opts = LANES ",persist=1,store_sync=none";
+	memlane_arena *a = open_ok(fx->spill, opts);
+	enum { N = 6 };
+	pobj o[N];
+	for (size_t i = 0; i < N; i++)
+		must_alloc(a, &o[i], 100 + i * 3000, 0, 0, (uint32_t)(i + 1), i % 2 ? TEXT : RANDOM, i);
+	memlane_handle dead[1] = {o[0].h};
+	free_obj(a, &o[0]);
+	close_ok(a);
+
+	uint8_t slots[4096];
+	size_t len = meta_take(fx->spill, "slots", slots, sizeof(slots));
+	char data[2300];
+	snprintf(data, sizeof(data), "%s/data.mdb", fx->spill);
+	size_t size0, size1;
+	uint64_t sum0 = file_sum(data, &size0);
+	assert_int_equal(open_rc(fx->spill, opts, &a), MEMLANE_ECORRUPT);
+	errmsg_says(fx->spill);
+	assert_int_equal(file_sum(data, &size1), sum0);
+	assert_int_equal(open_rc(fx->spill, opts, &a), MEMLANE_ECORRUPT); /* and again */
+
+	meta_put(fx->spill, "slots", slots, len);
+	a = open_ok(fx->spill, opts);
+	check_reopened(a, o, N, dead, 1);
+	close_ok(a);
+}
+
+/* A root whose name holds a NUL byte (no memlane_root_set makes one):
+ * open refuses the store as damaged and changes nothing. It used to
+ * restore the root as "" (the name cut at the NUL), and every checkpoint
+ * after, the close's too, failed to write it back (found by
+ * tests/fuzz/fuzz_restore). */
+static void test_damaged_root_name(void **state)
+{
+	struct fixture *fx = *state;
+	const char *opts = LANES ",persist=1,store_sync=none";
+	memlane_arena *a = open_ok(fx->spill, opts);
+	pobj o[1];
+	must_alloc(a, &o[0], 1000, 0, 0, 7, TEXT, 1);
+	assert_int_equal(memlane_root_set(a, "fine", o[0].h), 0);
+	close_ok(a);
+
+	uint8_t hv[8];
+	be64(hv, o[0].h);
+	static const char bad[] = {'\0', 'o', 'o', 't'};
+	MDB_env *env = lmdb_open(fx->spill, 0);
+	MDB_txn *t;
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &t), 0);
+	MDB_val k = {sizeof(bad), (void *)(uintptr_t)bad}, v = {8, hv};
+	assert_int_equal(mdb_put(t, lmdb_dbi(t, "roots"), &k, &v, 0), 0);
+	assert_int_equal(mdb_txn_commit(t), 0);
+	mdb_env_close(env);
+
+	char data[2300];
+	snprintf(data, sizeof(data), "%s/data.mdb", fx->spill);
+	size_t size0, size1;
+	uint64_t sum0 = file_sum(data, &size0);
+	assert_int_equal(open_rc(fx->spill, opts, &a), MEMLANE_ECORRUPT);
+	errmsg_says(fx->spill);
+	assert_int_equal(file_sum(data, &size1), sum0);
+
+	env = lmdb_open(fx->spill, 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &t), 0);
+	assert_int_equal(mdb_del(t, lmdb_dbi(t, "roots"), &k, NULL), 0);
+	assert_int_equal(mdb_txn_commit(t), 0);
+	mdb_env_close(env);
+	a = open_ok(fx->spill, opts);
+	check_reopened(a, o, 1, NULL, 0);
+	check_root(a, "fine", o[0].h);
+	close_ok(a);
+}
+
 /* ---- 8. a full store ---------------------------------------------------------------- */
 
 static void test_full_store(void **state)
@@ -2014,6 +2124,8 @@ int main(void)
 		T(test_crash_keeps_last_checkpoint),
 		T(test_scratch_empty_on_reopen),
 		T(test_damaged_records),
+		T(test_missing_slots_record),
+		T(test_damaged_root_name),
 		T(test_full_store),
 		T(test_full_disk),
 		T(test_compression),

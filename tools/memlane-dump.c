@@ -449,7 +449,10 @@ static bool find_object(struct store *st, memlane_handle h, struct object *out)
 	ml_rec_key(k, h, UINT64_MAX);
 	key = (MDB_val){16, k};
 	int rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE);
-	rc = rc == 0 ? mdb_cursor_get(cur, &key, &v, MDB_PREV) : mdb_cursor_get(cur, &key, &v, MDB_LAST);
+	if (rc != 0)
+		rc = mdb_cursor_get(cur, &key, &v, MDB_LAST);
+	else if (key.mv_size != 16 || memcmp(key.mv_data, k, 16) != 0) /* (h, UINT64_MAX) is h's last seq */
+		rc = mdb_cursor_get(cur, &key, &v, MDB_PREV);
 	bool found = false;
 	if (rc == 0 && key.mv_size == 16) {
 		memlane_handle kh;
@@ -463,6 +466,35 @@ static bool find_object(struct store *st, memlane_handle h, struct object *out)
 	return found;
 }
 
+/* Whether record @v can decode to @size bytes, checked before a buffer
+ * of that size is allocated: its header and its zstd frame's content
+ * size must both say @size. A damaged size (in the handle table, the
+ * header or the frame) is then reported as damage, in ml_rec_decode()'s
+ * words, instead of being allocated ("out of memory", or gigabytes for
+ * nothing). */
+static bool record_fits(const MDB_val *v, uint64_t size, char *why, size_t whylen)
+{
+	struct ml_rec_info info;
+	if (ml_rec_header_parse(v->mv_data, v->mv_size, &info) != 0) {
+		snprintf(why, whylen, "bad record header (%zu bytes)", v->mv_size);
+		return false;
+	}
+	if (info.size != size) {
+		snprintf(why, whylen, "record holds %" PRIu64 " bytes, the handle table says %" PRIu64, info.size, size);
+		return false;
+	}
+	unsigned long long n = ZSTD_getFrameContentSize(info.payload, info.payload_len);
+	if (n == ZSTD_CONTENTSIZE_UNKNOWN || n == ZSTD_CONTENTSIZE_ERROR) {
+		snprintf(why, whylen, "zstd frame header: %s", n == ZSTD_CONTENTSIZE_ERROR ? "damaged" : "no content size");
+		return false;
+	}
+	if (n != size) {
+		snprintf(why, whylen, "zstd frame holds %llu bytes, not %" PRIu64, n, size);
+		return false;
+	}
+	return true;
+}
+
 /* The bytes of @o, decoded and checked, in a malloc'd buffer. */
 static uint8_t *object_bytes(struct store *st, const struct object *o, char *why, size_t whylen)
 {
@@ -471,6 +503,8 @@ static uint8_t *object_bytes(struct store *st, const struct object *o, char *why
 		snprintf(why, whylen, "its record (seq %" PRIu64 ") is missing", o->seq);
 		return NULL;
 	}
+	if (!record_fits(&v, o->size, why, whylen))
+		return NULL;
 	uint8_t *buf = malloc(o->size ? o->size : 1);
 	ZSTD_DCtx *d = ZSTD_createDCtx();
 	if (!buf || !d) {
@@ -513,12 +547,33 @@ static void add_totals(struct store *st, const struct object *o, void *ctx)
 	t->stored += o->stored;
 }
 
+/* Whether the @n bytes at @s are a JSON number of the kind the options
+ * print: -?(0|[1-9][0-9]*)(.[0-9]+)? (a damaged value may look like
+ * "1.2.3" or "-", and the value is not NUL-terminated). */
+static bool json_number(const char *s, size_t n)
+{
+	size_t i = 0, d;
+	if (i < n && s[i] == '-')
+		i++;
+	for (d = i; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+		;
+	if (i == d || (s[d] == '0' && i - d > 1))
+		return false;
+	if (i < n && s[i] == '.') {
+		for (d = ++i; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+			;
+		if (i == d)
+			return false;
+	}
+	return i == n;
+}
+
 static void print_options_json(const char *text, size_t n)
 {
 	/* "key=value" lines: strings, except plain numbers. */
 	printf("{");
 	bool first = true;
-	const char *p = text, *end = text + n;
+	const char *p = text, *end = n ? text + n : text; /* no options record: text is NULL */
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *le = nl ? nl : end;
@@ -530,8 +585,7 @@ static void print_options_json(const char *text, size_t n)
 			printf(": ");
 			const char *val = eq + 1;
 			size_t vl = (size_t)(le - val);
-			bool num = vl > 0 && strspn(val, "0123456789.-") == vl && !(vl == 1 && *val == '-');
-			if (num)
+			if (json_number(val, vl))
 				fwrite(val, 1, vl, stdout);
 			else
 				json_str(val, vl);
@@ -558,7 +612,11 @@ static int mode_summary(struct store *st)
 	if (ckpt) {
 		time_t tt = (time_t)ckpt_time;
 		struct tm tm;
-		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&tt, &tm));
+		/* A damaged time may be past any year gmtime_r can give. */
+		if (gmtime_r(&tt, &tm))
+			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		else
+			snprintf(when, sizeof(when), "time %" PRIu64 " (out of range)", ckpt_time);
 	}
 	MDB_val opts = {0, NULL};
 	get_meta(st, ML_META_OPTIONS, &opts);
@@ -920,6 +978,10 @@ static int mode_verify(struct store *st)
 		ml_rec_key_parse(key.mv_data, &h, &seq);
 		if (ml_rec_header_parse(v.mv_data, v.mv_size, &info) != 0) {
 			report_damage(&c, h, seq, "bad record header");
+			continue;
+		}
+		if (!record_fits(&v, info.size, why, sizeof(why))) {
+			report_damage(&c, h, seq, why);
 			continue;
 		}
 		if (info.size > cap || !buf) {
