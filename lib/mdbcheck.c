@@ -56,6 +56,7 @@ struct chk {
 	int code; /* what ml_mdb_check returns: ML_MDB_DAMAGED, _NOMEM or _IOERR */
 };
 
+static int vfail(struct chk *c, int code, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
 static int vfail(struct chk *c, int code, const char *fmt, va_list ap)
 {
 	vsnprintf(c->why, c->whylen, fmt, ap);
