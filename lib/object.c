@@ -297,21 +297,32 @@ int memlane_realloc(memlane_arena *a, memlane_handle h, size_t n)
 		goto out;
 	}
 	size_t old = s->size;
-	if (fits_in_place(a, s, n)) {
+	struct ml_place p;
+	bool move = !fits_in_place(a, s, n);
+	if (move) {
+		/* Pinned while room is made, so compaction and promotion leave
+		 * it where it is; a SlowLane object never goes back. */
+		unsigned flags = s->state == MEMLANE_STATE_FAST ? 0 : MEMLANE_SLOW;
+		pin_stub(a, s);
+		rc = ml_place_object(a, n, ml_stub_align(s), flags, &p);
+		unpin_stub(a, s);
+		/* No room for a smaller copy (the object itself may fill the
+		 * lane): a shrink can always stay where it is. */
+		if (rc == MEMLANE_ENOMEM && n <= old) {
+			move = false;
+			if (s->state == MEMLANE_STATE_SLOW)
+				ml_slow_blob_trim(a, s, n);
+		} else if (rc) {
+			goto out;
+		}
+		rc = 0;
+	}
+	if (!move) {
 		if (s->state == MEMLANE_STATE_FAST)
 			a->fast.used_bytes = a->fast.used_bytes - old + n;
 		else
 			a->slow.used_bytes = a->slow.used_bytes - old + n;
 	} else {
-		/* Pinned while room is made, so compaction and promotion leave
-		 * it where it is; a SlowLane object never goes back. */
-		unsigned flags = s->state == MEMLANE_STATE_FAST ? 0 : MEMLANE_SLOW;
-		struct ml_place p;
-		pin_stub(a, s);
-		rc = ml_place_object(a, n, ml_stub_align(s), flags, &p);
-		unpin_stub(a, s);
-		if (rc)
-			goto out;
 		uint8_t *dst = (p.state == MEMLANE_STATE_FAST ? a->fast.base : a->slow.base) + p.off;
 		memcpy(dst, ml_stub_ptr(a, s), old < n ? old : n);
 		struct ml_list *old_list = ml_stub_list(a, s);

@@ -1782,6 +1782,49 @@ static uint64_t run_one(const struct mconfig *cfg, uint64_t seed, uint64_t nops,
 	return done;
 }
 
+/* ---- regressions the model found ---------------------------------------------------- */
+
+/* Seed 0x7acf4b5331e81304, config spill, op #45818: an object filling
+ * the SlowLane (slow_lane_size less the margin) shrunk to 183 bytes.
+ * Shrinking to under a quarter moves the object to give space back; the
+ * smaller copy found no room (the object itself filled the lane) and
+ * the call failed with MEMLANE_ENOMEM. A shrink now stays in place when
+ * the copy finds no room. With and without a spill directory. */
+static void test_shrink_in_full_lane(void **state)
+{
+	(void)state;
+	for (int spill = 0; spill < 2; spill++) {
+		char dir[2048], sub[2100];
+		assert_int_equal(tu_mkdtemp(dir, sizeof(dir), "model-shrink"), 0);
+		snprintf(sub, sizeof(sub), "%s/spill", dir);
+		memlane_config cfg;
+		memlane_config_init(&cfg);
+		assert_int_equal(memlane_config_parse(&cfg, "fast_lane_size=128K,slow_lane_size=2M,threshold=512"), 0);
+		memlane_arena *a = NULL;
+		assert_int_equal(memlane_open(&a, spill ? sub : NULL, &cfg), 0);
+		size_t big = 2 * TU_MiB - 128 * TU_KiB; /* slow_lane_size less the auto margin */
+		memlane_alloc_opts o = {MEMLANE_COLD | MEMLANE_ZERO, 0, 0};
+		memlane_handle h;
+		assert_int_equal(memlane_alloc_ex(a, big, &o, &h), 0);
+		tu_fill_seed(a, h, big, 0x5348524eull);
+		assert_int_equal(memlane_realloc(a, h, 183), 0);
+		tu_verify_seed(a, h, 183, 0x5348524eull);
+		assert_int_equal(memlane_handle_state(a, h), MEMLANE_STATE_SLOW);
+		/* The space past the small object is given back. */
+		assert_true(tu_stats(a).slow_reserved_bytes < 4096);
+		/* Smaller again, then the lane is usable: room comes back
+		 * once the object can move. */
+		assert_int_equal(memlane_realloc(a, h, 40), 0);
+		tu_verify_seed(a, h, 40, 0x5348524eull);
+		memlane_handle h2;
+		assert_int_equal(memlane_alloc(a, 1000, &h2), 0);
+		assert_int_equal(memlane_free(a, h2), 0);
+		assert_int_equal(memlane_free(a, h), 0);
+		assert_int_equal(memlane_close(a), 0);
+		assert_int_equal(tu_rm_rf(dir), 0);
+	}
+}
+
 /* ---- cmocka ------------------------------------------------------------------------ */
 
 static struct {
@@ -1918,6 +1961,8 @@ int main(void)
 			t.name = configs[i].name;
 			tests[n++] = t;
 		}
+		if (!opt.config && !opt.seed_set)
+			tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_shrink_in_full_lane);
 	}
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
