@@ -4,8 +4,9 @@
  * manual promises about it), compared after every step.
  *
  * The generator draws operations from a seeded splitmix64 stream: alloc
- * (memlane_alloc and memlane_alloc_ex with every flag, alignments from 1
- * to 4096 and bad ones, tags), free (also twice), realloc, partial
+ * (memlane_alloc, memlane_alloc_array, also overflowing, and
+ * memlane_alloc_ex with every flag, alignments from 1 to 4096 and bad
+ * ones, tags), free (also twice), realloc, partial
  * write, partial read, get (and writes through the pointer), get_ro,
  * try_get, pin, unpin, writes through pinned pointers, promote, evict,
  * prefetch, flush, compact, maintain, tick, checkpoint, roots (set, get,
@@ -39,10 +40,13 @@
  *
  * Configurations (lanes small enough that compaction, promotion,
  * fallback and eviction happen all the time): mem, mem_tight (memory
- * only), spill (persist=0), persist (store_sync=none) and persist_raw
- * (compression=none, store_sync=checkpoint). `make check` runs a fixed
- * set of seeds per configuration, more than 10^6 operations in all, and
- * prints the total.
+ * only), spill and spill_nocompact (persist=0; auto_compaction=0),
+ * persist (store_sync=none) and persist_raw (compression=none,
+ * store_sync=checkpoint). `make check` runs a fixed set of seeds per
+ * configuration, more than 10^6 operations in all, prints what the
+ * library did (evictions, faults, promotions, compactions, ...) and the
+ * total. The generator's draws are sequenced so that a seed gives the
+ * same operations whatever the compiler.
  *
  * Environment:
  *   MEMLANE_MODEL_SEED=N     run only seed N (decimal or 0x hex)
@@ -87,6 +91,9 @@ static const struct mconfig configs[] = {
 	 false, 100000, 3, 96 * TU_KiB, 1800 * TU_KiB},
 	{"spill", "fast_lane_size=128K,slow_lane_size=2M,threshold=512,slow_lane_usage_threshold=0.75,promotion_age=8",
 	 true, false, 70000, 3, 192 * TU_KiB, 6 * TU_MiB},
+	{"spill_nocompact",
+	 "fast_lane_size=128K,slow_lane_size=4M,threshold=1K,auto_compaction=0,compression_level=-3,promotion_age=3",
+	 true, false, 40000, 2, 192 * TU_KiB, 8 * TU_MiB},
 	{"persist", "fast_lane_size=256K,slow_lane_size=4M,threshold=1K,persist=1,store_sync=none,promotion_age=4",
 	 true, true, 60000, 3, 256 * TU_KiB, 10 * TU_MiB},
 	{"persist_raw",
@@ -531,6 +538,10 @@ static bool room_tight_for(struct run *r, size_t size, size_t align, const struc
 	size_t usable = r->mc.slow_lane_size - r->mc.slow_lane_size / 8;
 	if (fixed >= usable)
 		return true;
+	/* Without auto_compaction nothing slides objects together: every
+	 * object that stays in RAM may cut the lane as a pinned one does. */
+	if (!r->mc.auto_compaction)
+		pinned += r->cfg->spill ? r->nnospill : r->n;
 	return padded(size, align) + r->margin > (usable - fixed) / (pinned + 1);
 }
 
@@ -719,16 +730,38 @@ static void op_alloc(struct run *r, bool ex)
 		bad = (opts.flags & ~(unsigned)0x1f) || ((opts.flags & MEMLANE_FAST) && (opts.flags & MEMLANE_SLOW)) ||
 		      (opts.align & (opts.align - 1)) || opts.align > MEMLANE_MAX_ALIGN;
 	}
-	if (chance(r, 3))
-		size = r->mc.slow_lane_size - r->margin - below(r, 3) * 4096 + below(r, 3) * 4096; /* near the limit */
+	if (chance(r, 3)) {
+		/* Near the limit. Two statements: the order of the draws must
+		 * not depend on the compiler. */
+		size = r->mc.slow_lane_size - r->margin - below(r, 3) * 4096;
+		size += below(r, 3) * 4096;
+	}
 	else if (chance(r, 3))
 		size = r->mc.slow_lane_size / 2 + below(r, r->mc.slow_lane_size / 4); /* needs much room */
-	describe(r, "memlane_alloc%s(%zu bytes, flags 0x%x, align %zu, tag %u)", ex ? "_ex" : "", size, opts.flags,
-	         opts.align, opts.tag);
+	/* Some plain allocations as memlane_alloc_array: zeroed, default
+	 * flags otherwise, n * elem_size checked for overflow. */
+	bool array = !ex && chance(r, 150);
+	size_t elem = 1, nelem = size;
+	if (array) {
+		elem = (size_t)1 << below(r, 5);
+		nelem = size / elem;
+		size = nelem * elem;
+		opts.flags = MEMLANE_ZERO;
+		if (chance(r, 30)) {
+			elem = (size_t)2 << below(r, 4);
+			nelem = SIZE_MAX / elem + 1 + below(r, 8); /* n * elem overflows */
+		}
+	}
+	size_t product;
+	bool overflow = array && __builtin_mul_overflow(nelem, elem, &product);
+	describe(r, "memlane_alloc%s(%zu bytes, flags 0x%x, align %zu, tag %u)",
+	         ex ? "_ex" : array ? "_array" : "", size, opts.flags, opts.align, opts.tag);
 	memlane_handle h = (memlane_handle)0x5a5a5a5a5a5a5a5aull;
-	int rc = ex ? memlane_alloc_ex(r->a, size, &opts, &h) : memlane_alloc(r->a, size, &h);
-	if (bad) {
-		CHECK_RC(r, rc, MEMLANE_EINVAL, "memlane_alloc_ex");
+	int rc = ex ? memlane_alloc_ex(r->a, size, &opts, &h)
+	         : array ? memlane_alloc_array(r->a, nelem, elem, 0, &h)
+	                 : memlane_alloc(r->a, size, &h);
+	if (bad || overflow) {
+		CHECK_RC(r, rc, bad ? MEMLANE_EINVAL : MEMLANE_ETOOBIG, "memlane_alloc_ex/_array");
 		CHECK(r, h == (memlane_handle)0x5a5a5a5a5a5a5a5aull, "a refused allocation stored a handle");
 		return;
 	}
