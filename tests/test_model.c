@@ -637,6 +637,24 @@ static void read_whole(struct run *r, struct mobj *o)
 static void verify_all(struct run *r, bool all_bytes)
 {
 	check_counts(r);
+	/* The gauges against the states, before anything is faulted in. */
+	uint64_t count[4] = {0, 0, 0, 0}, bytes[4] = {0, 0, 0, 0};
+	for (size_t i = 0; i < r->n; i++) {
+		memlane_state st = check_state(r, &r->objs[i]);
+		count[st]++;
+		bytes[st] += r->objs[i].size;
+	}
+	memlane_stats g = get_stats(r);
+	CHECK(r, g.fast_objects == count[MEMLANE_STATE_FAST] && g.slow_objects == count[MEMLANE_STATE_SLOW] &&
+	             g.spilled_objects == count[MEMLANE_STATE_SPILLED],
+	      "stats: %" PRIu64 " fast, %" PRIu64 " slow, %" PRIu64 " spilled objects; the states say %" PRIu64 ", %" PRIu64
+	      ", %" PRIu64,
+	      g.fast_objects, g.slow_objects, g.spilled_objects, count[1], count[2], count[3]);
+	CHECK(r, g.fast_used_bytes == bytes[MEMLANE_STATE_FAST] && g.slow_used_bytes == bytes[MEMLANE_STATE_SLOW] &&
+	             g.spilled_bytes == bytes[MEMLANE_STATE_SPILLED],
+	      "stats: %" PRIu64 " fast, %" PRIu64 " slow, %" PRIu64 " spilled bytes; the model says %" PRIu64 ", %" PRIu64
+	      ", %" PRIu64,
+	      g.fast_used_bytes, g.slow_used_bytes, g.spilled_bytes, bytes[1], bytes[2], bytes[3]);
 	size_t spilled_checked = 0;
 	for (size_t i = 0; i < r->n; i++) {
 		struct mobj *o = &r->objs[i];
@@ -1073,6 +1091,59 @@ static void op_unpin(struct run *r)
 	}
 }
 
+/* Pin one object as often as it can be (65535), once more (EINVAL),
+ * copy through the full-pins path, and unpin it all. */
+static void op_pin_max(struct run *r)
+{
+	struct mobj *o = pick(r);
+	if (!o || o->pins || r->npinned >= MAX_PINNED || o->size > r->mc.slow_lane_size / 16)
+		return;
+	memlane_state before = check_state(r, o);
+	describe(r, "memlane_pin(0x%016" PRIx64 ") 65535 times, once more, copies, unpin all [%zu bytes, %s]", o->h,
+	         o->size, state_name(before));
+	int rc = memlane_pin(r->a, o->h, NULL);
+	if (rc == MEMLANE_ENOMEM && before == MEMLANE_STATE_SPILLED && room_tight(r, o->size, o->align)) {
+		unchanged(r, NULL);
+		return;
+	}
+	CHECK_RC(r, rc, 0, "memlane_pin");
+	void *p = NULL;
+	for (unsigned i = 1; i < 65535; i++)
+		if ((rc = memlane_pin(r->a, o->h, i == 65534 ? &p : NULL)) != 0)
+			mfail(r, "pin #%u: %d (%s)", i + 1, rc, memlane_strerror(rc));
+	o->pins = 65535;
+	o->pin_ptr = p;
+	r->npinned++;
+	check_ptr(r, o, p, "memlane_pin");
+	reached(r, o, before, true);
+	CHECK_RC(r, memlane_pin(r->a, o->h, &p), MEMLANE_EINVAL, "memlane_pin (65536th)");
+	/* Copies of more than 512 bytes pin the object; with every pin
+	 * taken they copy under the lock. */
+	uint8_t *buf = malloc(o->size ? o->size : 1);
+	CHECK(r, buf, "out of memory");
+	fill_random(r, buf, o->size);
+	rc = memlane_write(r->a, o->h, 0, buf, o->size);
+	if (rc)
+		free(buf);
+	CHECK_RC(r, rc, 0, "memlane_write (all pins taken)");
+	memcpy(o->bytes, buf, o->size);
+	memset(buf, 0, o->size);
+	rc = memlane_read(r->a, o->h, 0, buf, o->size);
+	if (rc)
+		free(buf);
+	CHECK_RC(r, rc, 0, "memlane_read (all pins taken)");
+	compare(r, o, 0, buf, o->size, "memlane_read (all pins taken)");
+	free(buf);
+	CHECK(r, get_stats(r).pinned_objects == r->npinned, "pinned_objects is not %zu", r->npinned);
+	for (unsigned i = 0; i < 65535; i++)
+		if ((rc = memlane_unpin(r->a, o->h)) != 0)
+			mfail(r, "unpin #%u: %d (%s)", i + 1, rc, memlane_strerror(rc));
+	o->pins = 0;
+	o->pin_ptr = NULL;
+	r->npinned--;
+	CHECK_RC(r, memlane_unpin(r->a, o->h), MEMLANE_EINVAL, "memlane_unpin (not pinned)");
+}
+
 /* Read and write through a pinned pointer, with other calls between. */
 static void op_pinned_access(struct run *r)
 {
@@ -1420,6 +1491,13 @@ static void op_bad_handle(struct run *r)
 		break;
 	}
 	CHECK_RC(r, rc, MEMLANE_EHANDLE, "a call on a bad handle");
+	if (call <= 12) {
+		/* memlane_errmsg() names the culprit. */
+		char hex[32];
+		snprintf(hex, sizeof(hex), "0x%016" PRIx64, h);
+		CHECK(r, tu_contains(memlane_errmsg(), h == MEMLANE_NULL ? "null" : hex), "the message names no %s",
+		      h == MEMLANE_NULL ? "null handle" : hex);
+	}
 	CHECK(r, p == NULL, "a pointer for a bad handle");
 }
 
@@ -1620,7 +1698,7 @@ static void op_crash(struct run *r)
 enum op_kind {
 	OP_ALLOC, OP_ALLOC_EX, OP_FREE, OP_REALLOC, OP_WRITE, OP_READ, OP_GET, OP_GET_RO, OP_TRY_GET, OP_PIN,
 	OP_UNPIN, OP_PINNED, OP_PROMOTE, OP_EVICT, OP_PREFETCH, OP_FLUSH, OP_COMPACT, OP_MAINTAIN, OP_TICK,
-	OP_CHECKPOINT, OP_ROOT, OP_BAD, OP_QUERY, OP_REOPEN, OP_CRASH, OP_COUNT
+	OP_CHECKPOINT, OP_ROOT, OP_BAD, OP_QUERY, OP_REOPEN, OP_CRASH, OP_PIN_MAX, OP_COUNT
 };
 
 /* Weights, per 10000 operations. */
@@ -1630,6 +1708,7 @@ static const unsigned op_weight[OP_COUNT] = {
 	[OP_UNPIN] = 200,   [OP_PINNED] = 200,   [OP_PROMOTE] = 300,  [OP_EVICT] = 250,     [OP_PREFETCH] = 250,
 	[OP_FLUSH] = 4,     [OP_COMPACT] = 40,   [OP_MAINTAIN] = 40,  [OP_TICK] = 200,      [OP_CHECKPOINT] = 15,
 	[OP_ROOT] = 300,    [OP_BAD] = 400,      [OP_QUERY] = 400,    [OP_REOPEN] = 2,      [OP_CRASH] = 1,
+	[OP_PIN_MAX] = 1,
 };
 
 static enum op_kind choose(struct run *r)
@@ -1730,6 +1809,9 @@ static void step(struct run *r)
 		break;
 	case OP_CRASH:
 		op_crash(r);
+		break;
+	case OP_PIN_MAX:
+		op_pin_max(r);
 		break;
 	default:
 		mfail(r, "no operation %d", (int)k);
