@@ -757,6 +757,8 @@ static void op_alloc(struct run *r, bool ex)
 	}
 	else if (chance(r, 3))
 		size = r->mc.slow_lane_size / 2 + below(r, r->mc.slow_lane_size / 4); /* needs much room */
+	if ((opts.flags & MEMLANE_NOSPILL) && size > NOSPILL_MAX_SIZE)
+		size = below(r, NOSPILL_MAX_SIZE); /* what must stay in RAM stays small */
 	/* Some plain allocations as memlane_alloc_array: zeroed, default
 	 * flags otherwise, n * elem_size checked for overflow. */
 	bool array = !ex && chance(r, 150);
@@ -784,6 +786,8 @@ static void op_alloc(struct run *r, bool ex)
 		CHECK(r, h == (memlane_handle)0x5a5a5a5a5a5a5a5aull, "a refused allocation stored a handle");
 		return;
 	}
+	if (toobig_required(r, size))
+		CHECK_RC(r, rc, MEMLANE_ETOOBIG, "memlane_alloc (more than slow_lane_size less the margin)");
 	if (rc == MEMLANE_ETOOBIG) {
 		CHECK(r, toobig_allowed(r, size, opts.align), "ETOOBIG for %zu bytes, the SlowLane holds %zu", size,
 		      r->mc.slow_lane_size - r->margin);
@@ -881,6 +885,8 @@ static void op_realloc(struct run *r)
 			reached(r, o, before, false);
 		if (o->pins)
 			CHECK_RC(r, rc, MEMLANE_EPINNED, "memlane_realloc");
+		else if (toobig_required(r, n) && st != MEMLANE_STATE_SPILLED)
+			CHECK_RC(r, rc, MEMLANE_ETOOBIG, "memlane_realloc (more than slow_lane_size less the margin)");
 		else if (rc == MEMLANE_ETOOBIG)
 			CHECK(r, toobig_allowed(r, n, o->align), "ETOOBIG for %zu bytes", n);
 		else if (rc == MEMLANE_ENOMEM)
