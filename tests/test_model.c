@@ -611,6 +611,34 @@ static void root_name(int i, char *out, size_t n)
 	snprintf(out, n, "r%d", i);
 }
 
+/* A call that faults a spilled object in was refused with @rc: allowed
+ * when the object can never fit this arena's SlowLane (a persistent
+ * store reopened with a smaller slow_lane_size: MEMLANE_ETOOBIG, which
+ * is then required) or when the model says room is tight (ENOMEM). The
+ * object stays spilled and nothing changes. */
+static void unchanged(struct run *r, struct mobj *o);
+
+static bool fault_refused(struct run *r, struct mobj *o, memlane_state before, int rc)
+{
+	if (before != MEMLANE_STATE_SPILLED)
+		return false;
+	if (toobig_required(r, o->size))
+		CHECK_RC(r, rc, MEMLANE_ETOOBIG, "fault-in of an object larger than this arena's SlowLane can hold");
+	else if (rc != MEMLANE_ENOMEM || !room_tight(r, o->size, o->align))
+		return false;
+	expect_state(r, o, MEMLANE_STATE_SPILLED);
+	unchanged(r, NULL);
+	return true;
+}
+
+/* The code behind a NULL from memlane_get or memlane_get_ro, from its
+ * message. */
+static int get_failure(void)
+{
+	const char *m = memlane_errmsg();
+	return tu_contains(m, "never fit") ? MEMLANE_ETOOBIG : tu_contains(m, "no room") ? MEMLANE_ENOMEM : MEMLANE_EINVAL;
+}
+
 /* Read a whole object with memlane_read and compare. A fault-in may be
  * refused for want of room only when the model says room is tight. */
 static void read_whole(struct run *r, struct mobj *o)
@@ -619,9 +647,8 @@ static void read_whole(struct run *r, struct mobj *o)
 	uint8_t *buf = malloc(o->size ? o->size : 1);
 	CHECK(r, buf, "out of memory");
 	int rc = memlane_read(r->a, o->h, 0, buf, o->size);
-	if (rc == MEMLANE_ENOMEM && before == MEMLANE_STATE_SPILLED && room_tight(r, o->size, o->align)) {
+	if (rc && fault_refused(r, o, before, rc)) {
 		free(buf);
-		expect_state(r, o, MEMLANE_STATE_SPILLED);
 		return;
 	}
 	if (rc != 0)
@@ -881,7 +908,12 @@ static void op_realloc(struct run *r)
 		/* A spilled object is faulted in first; a failure after
 		 * that leaves it in RAM, clean. */
 		memlane_state st = check_state(r, o);
-		if (before == MEMLANE_STATE_SPILLED && st != MEMLANE_STATE_SPILLED)
+		if (before == MEMLANE_STATE_SPILLED && st == MEMLANE_STATE_SPILLED) {
+			CHECK(r, fault_refused(r, o, before, rc), "realloc: the fault-in failed: %d (%s)", rc,
+			      memlane_strerror(rc));
+			return;
+		}
+		if (before == MEMLANE_STATE_SPILLED)
 			reached(r, o, before, false);
 		if (o->pins)
 			CHECK_RC(r, rc, MEMLANE_EPINNED, "memlane_realloc");
@@ -890,9 +922,7 @@ static void op_realloc(struct run *r)
 		else if (rc == MEMLANE_ETOOBIG)
 			CHECK(r, toobig_allowed(r, n, o->align), "ETOOBIG for %zu bytes", n);
 		else if (rc == MEMLANE_ENOMEM)
-			CHECK(r, room_tight_for(r, n, o->align, o) || (before == MEMLANE_STATE_SPILLED &&
-			                                           room_tight(r, o->size, o->align)),
-			      "realloc: ENOMEM with room to spare");
+			CHECK(r, room_tight_for(r, n, o->align, o), "realloc: ENOMEM with room to spare");
 		else
 			CHECK_RC(r, rc, 0, "memlane_realloc");
 		unchanged(r, o);
@@ -989,10 +1019,8 @@ static void op_copy(struct run *r, bool write)
 	if (write)
 		fill_random(r, buf, len);
 	int rc = write ? memlane_write(r->a, o->h, off, buf, len) : memlane_read(r->a, o->h, off, buf, len);
-	if (rc == MEMLANE_ENOMEM && before == MEMLANE_STATE_SPILLED && room_tight(r, o->size, o->align)) {
+	if (rc && fault_refused(r, o, before, rc)) {
 		free(buf);
-		expect_state(r, o, MEMLANE_STATE_SPILLED);
-		unchanged(r, NULL);
 		return;
 	}
 	if (rc)
@@ -1034,12 +1062,8 @@ static void op_get(struct run *r, int kind)
 		p = q;
 	} else {
 		p = kind == 0 ? memlane_get(r->a, o->h) : (uint8_t *)(uintptr_t)memlane_get_ro(r->a, o->h);
-		if (!p && before == MEMLANE_STATE_SPILLED && room_tight(r, o->size, o->align) &&
-		    tu_contains(memlane_errmsg(), "no room")) {
-			expect_state(r, o, MEMLANE_STATE_SPILLED);
-			unchanged(r, NULL);
+		if (!p && fault_refused(r, o, before, get_failure()))
 			return;
-		}
 	}
 	check_ptr(r, o, p, calls[kind]);
 	bool writes = kind != 1;
@@ -1063,11 +1087,8 @@ static void op_pin(struct run *r)
 	         state_name(before), o->pins);
 	void *p = NULL;
 	int rc = memlane_pin(r->a, o->h, null_ptr ? NULL : &p);
-	if (rc == MEMLANE_ENOMEM && before == MEMLANE_STATE_SPILLED && room_tight(r, o->size, o->align)) {
-		expect_state(r, o, MEMLANE_STATE_SPILLED);
-		unchanged(r, NULL);
+	if (rc && fault_refused(r, o, before, rc))
 		return;
-	}
 	CHECK_RC(r, rc, 0, "memlane_pin");
 	if (null_ptr) {
 		CHECK_RC(r, memlane_try_get(r->a, o->h, &p), 0, "memlane_try_get (pinned)");
@@ -1109,10 +1130,8 @@ static void op_pin_max(struct run *r)
 	describe(r, "memlane_pin(0x%016" PRIx64 ") 65535 times, once more, copies, unpin all [%zu bytes, %s]", o->h,
 	         o->size, state_name(before));
 	int rc = memlane_pin(r->a, o->h, NULL);
-	if (rc == MEMLANE_ENOMEM && before == MEMLANE_STATE_SPILLED && room_tight(r, o->size, o->align)) {
-		unchanged(r, NULL);
+	if (rc && fault_refused(r, o, before, rc))
 		return;
-	}
 	CHECK_RC(r, rc, 0, "memlane_pin");
 	void *p = NULL;
 	for (unsigned i = 1; i < 65535; i++)
@@ -1236,11 +1255,8 @@ static void op_prefetch(struct run *r)
 	memlane_state before = check_state(r, o);
 	describe(r, "memlane_prefetch(0x%016" PRIx64 ") [%zu bytes, %s]", o->h, o->size, state_name(before));
 	int rc = memlane_prefetch(r->a, o->h);
-	if (rc == MEMLANE_ENOMEM && before == MEMLANE_STATE_SPILLED && room_tight(r, o->size, o->align)) {
-		expect_state(r, o, MEMLANE_STATE_SPILLED);
-		unchanged(r, NULL);
+	if (rc && fault_refused(r, o, before, rc))
 		return;
-	}
 	CHECK_RC(r, rc, 0, "memlane_prefetch");
 	if (before != MEMLANE_STATE_SPILLED)
 		expect_state(r, o, before);
@@ -1523,6 +1539,26 @@ static void op_query(struct run *r)
 
 /* ---- open, close, reopen, crash ------------------------------------------------ */
 
+/* The options of the next open: the configuration's, and (@vary) now and
+ * then another compression or half the SlowLane. A persistent store
+ * reopens with whatever options it is given; objects larger than the
+ * smaller lane can hold then fail to fault in with MEMLANE_ETOOBIG. */
+static void set_options(struct run *r, bool vary)
+{
+	static const char *const variants[] = {"compression=none", "compression=zstd,compression_level=1", NULL};
+	size_t k = vary ? below(r, 8) : 8;
+	memlane_config_init(&r->mc);
+	CHECK_RC(r, memlane_config_parse(&r->mc, r->cfg->options), 0, "memlane_config_parse");
+	if (k < 2)
+		CHECK_RC(r, memlane_config_parse(&r->mc, variants[k]), 0, "memlane_config_parse");
+	else if (k == 2)
+		r->mc.slow_lane_size /= 2;
+	CHECK_RC(r, memlane_config_validate(&r->mc), 0, "memlane_config_validate");
+	r->margin = r->mc.slow_lane_safety_margin != SIZE_MAX ? r->mc.slow_lane_safety_margin
+	            : r->mc.slow_lane_size / 16 < 16 * TU_MiB ? r->mc.slow_lane_size / 16
+	                                                      : 16 * TU_MiB;
+}
+
 static void arena_open(struct run *r)
 {
 	memlane_arena *a = NULL;
@@ -1585,6 +1621,8 @@ static void op_reopen(struct run *r)
 	arena_close(r);
 	if (r->cfg->persist) {
 		take_snapshot(r); /* close checkpoints last */
+		set_options(r, true);
+		describe(r, "memlane_open, slow_lane_size=%zu, compression=%d", r->mc.slow_lane_size, r->mc.compression);
 		arena_open(r);
 		restore_snapshot(r);
 		verify_restored(r);
@@ -1668,6 +1706,7 @@ static void op_crash(struct run *r)
 	describe(r, "crash: a child runs %" PRIu64 " operations (seed 0x%" PRIx64 ") and dies", child_ops, child_seed);
 	arena_close(r);
 	take_snapshot(r);
+	set_options(r, true);
 	unlink(r->snapfile);
 	fflush(stdout);
 	fflush(stderr);
@@ -1694,6 +1733,7 @@ static void op_crash(struct run *r)
 	CHECK(r, WIFEXITED(status) && WEXITSTATUS(status) == 0, "the crash child failed (status 0x%x), see above",
 	      status);
 	load_snapshot(r);
+	set_options(r, true);
 	arena_open(r);
 	restore_snapshot(r);
 	verify_restored(r);
@@ -1864,11 +1904,7 @@ static uint64_t run_one(const struct mconfig *cfg, uint64_t seed, uint64_t nops,
 		h = tu_mix64(h ^ (uint8_t)*c);
 	r->rng.s = tu_mix64(seed) ^ h;
 	snprintf(r->what, sizeof(r->what), "setup");
-	memlane_config_init(&r->mc);
-	CHECK_RC(r, memlane_config_parse(&r->mc, cfg->options), 0, "memlane_config_parse");
-	r->margin = r->mc.slow_lane_safety_margin != SIZE_MAX ? r->mc.slow_lane_safety_margin
-	            : r->mc.slow_lane_size / 16 < 16 * TU_MiB ? r->mc.slow_lane_size / 16
-	                                                      : 16 * TU_MiB;
+	set_options(r, false);
 	CHECK(r, tu_mkdtemp(r->dir, sizeof(r->dir), "model") == 0, "mkdtemp failed");
 	snprintf(r->spill, sizeof(r->spill), "%s/spill", r->dir);
 	snprintf(r->snapfile, sizeof(r->snapfile), "%s/snapshot", r->dir);
