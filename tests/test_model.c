@@ -1068,6 +1068,28 @@ static void op_get(struct run *r, int kind)
 	check_ptr(r, o, p, calls[kind]);
 	bool writes = kind != 1;
 	reached(r, o, before, writes);
+	struct mobj *other = chance(r, 200) ? pick(r) : NULL;
+	if (other) {
+		/* Calls that move no data leave the pointer valid (POINTER
+		 * VALIDITY in memlane(3)): queries, roots, stats, try_get of
+		 * a resident object. */
+		memlane_handle h = MEMLANE_NULL;
+		void *q = NULL;
+		(void)memlane_handle_state(r->a, other->h);
+		(void)memlane_size(r->a, other->h);
+		(void)memlane_tag(r->a, other->h);
+		if (!r->roots[0].set || find_obj(r, r->roots[0].h))
+			(void)memlane_root_get(r->a, "r0", &h); /* would drop a root of a freed object */
+		(void)get_stats(r);
+		if (check_state(r, other) != MEMLANE_STATE_SPILLED) {
+			CHECK_RC(r, memlane_try_get(r->a, other->h, &q), 0, "memlane_try_get (resident)");
+			other->dirty = true;
+		}
+		CHECK(r, memlane_try_get(r->a, o->h, &q) == 0 && q == p,
+		      "the pointer of 0x%016" PRIx64 " changed across calls that move nothing", o->h);
+		o->dirty = true;
+		compare(r, o, 0, p, o->size, "the pointer, after calls that move nothing");
+	}
 	if (writes && o->size && chance(r, 500)) {
 		size_t off, len;
 		gen_range(r, o, &off, &len);
