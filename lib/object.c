@@ -109,7 +109,13 @@ int ml_place_object(memlane_arena *a, size_t size, size_t align, unsigned flags,
 				return 0;
 		}
 		size_t want = a->fast.size / 4 > need ? a->fast.size / 4 : need;
-		if (ml_promote_oldest(a, want) > 0) {
+		/* A promotion that fails here (no room, a full store) is not
+		 * this call's failure: the fallback below reports its own. */
+		char saved[ML_ERRMSG_MAX];
+		ml_err_save(saved);
+		size_t freed = ml_promote_oldest(a, want);
+		ml_err_restore(saved);
+		if (freed > 0) {
 			if (ml_fast_alloc(a, size, align, p) == 0)
 				return 0;
 			if (a->cfg.auto_compaction) {
@@ -303,12 +309,15 @@ int memlane_realloc(memlane_arena *a, memlane_handle h, size_t n)
 		/* Pinned while room is made, so compaction and promotion leave
 		 * it where it is; a SlowLane object never goes back. */
 		unsigned flags = s->state == MEMLANE_STATE_FAST ? 0 : MEMLANE_SLOW;
+		char saved[ML_ERRMSG_MAX];
+		ml_err_save(saved);
 		pin_stub(a, s);
 		rc = ml_place_object(a, n, ml_stub_align(s), flags, &p);
 		unpin_stub(a, s);
 		/* No room for a smaller copy (the object itself may fill the
-		 * lane): a shrink can always stay where it is. */
+		 * lane): a shrink can always stay where it is, and succeeds. */
 		if (rc == MEMLANE_ENOMEM && n <= old) {
+			ml_err_restore(saved);
 			move = false;
 			if (s->state == MEMLANE_STATE_SLOW)
 				ml_slow_blob_trim(a, s, n);
