@@ -636,7 +636,15 @@ static void root_name(int i, char *out, size_t n)
  * store is small enough to fill (store_max_size). */
 static bool store_full(struct run *r, int rc)
 {
-	return rc == MEMLANE_ENOSPC && r->cfg->store_fills;
+	if (rc != MEMLANE_ENOSPC || !r->cfg->store_fills || !r->a)
+		return rc == MEMLANE_ENOSPC && r->cfg->store_fills;
+	/* And the store holds records worth a good part of its limit. */
+	memlane_stats st;
+	CHECK_RC(r, memlane_stats_get(r->a, &st), 0, "memlane_stats_get");
+	CHECK(r, st.store_bytes >= r->mc.store_max_size / 4,
+	      "ENOSPC with %" PRIu64 " bytes of records in a store of at most %zu", st.store_bytes,
+	      r->mc.store_max_size);
+	return true;
 }
 
 /* A call that faults a spilled object in was refused with @rc: allowed
