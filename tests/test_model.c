@@ -6,9 +6,9 @@
  * The generator draws operations from a seeded splitmix64 stream: alloc
  * (memlane_alloc, memlane_alloc_array, also overflowing, and
  * memlane_alloc_ex with every flag, alignments from 1 to 4096 and bad
- * ones, tags), free (also twice), realloc, partial
- * write, partial read, get (and writes through the pointer), get_ro,
- * try_get, pin, unpin, writes through pinned pointers, promote, evict,
+ * ones, tags), free (also twice), realloc, partial write, partial
+ * read, get (and writes through the pointer), get_ro, try_get, pin and
+ * unpin (also 65535 times), writes through pinned pointers, promote, evict,
  * prefetch, flush, compact, maintain, tick, checkpoint, roots (set, get,
  * del, bad names), queries (handle_state, valid, size, tag), calls on
  * null, stale, double-freed and forged handles, close and reopen, and
@@ -32,7 +32,11 @@
  *     aged FastLane objects;
  *   - clean and dirty: memlane_evict of an object the model knows clean
  *     writes nothing (clean_evictions), of a dirty one a record;
- *   - stats: objects and pinned_objects equal the model's counts;
+ *   - stats: objects and pinned_objects equal the model's counts, the
+ *     fast/slow/spilled objects and bytes what the states add up to;
+ *   - memlane_errmsg() names the bad handle, and a call that succeeds
+ *     leaves it as it was; a pointer stays the same across calls that
+ *     move no data;
  *   - persist=1: close + reopen (and a crash) gives back exactly the
  *     model's snapshot of the last checkpoint: handles, sizes, tags,
  *     bytes, roots, and the handles freed before it stay invalid;
@@ -41,12 +45,17 @@
  * Configurations (lanes small enough that compaction, promotion,
  * fallback and eviction happen all the time): mem, mem_tight (memory
  * only), spill and spill_nocompact (persist=0; auto_compaction=0),
- * persist (store_sync=none) and persist_raw (compression=none,
- * store_sync=checkpoint). `make check` runs a fixed set of seeds per
- * configuration, more than 10^6 operations in all, prints what the
- * library did (evictions, faults, promotions, compactions, ...) and the
- * total. The generator's draws are sequenced so that a seed gives the
- * same operations whatever the compiler.
+ * persist (store_sync=none), persist_raw (compression=none,
+ * store_sync=checkpoint) and store_full (store_max_size=2M: evictions,
+ * checkpoints and closes fail with MEMLANE_ENOSPC now and then).
+ * Persistent reopens now and then change the compression or halve the
+ * SlowLane (objects that no longer fit must fail with ETOOBIG).
+ * `make check` runs a fixed set of seeds per configuration, more than
+ * 10^6 operations in all, prints what the library did (evictions,
+ * faults, promotions, compactions, ...) and the total. The generator's
+ * draws are sequenced so that a seed gives the same operations whatever
+ * the compiler. Regressions the model found have their own tests at the
+ * end of this file.
  *
  * Environment:
  *   MEMLANE_MODEL_SEED=N     run only seed N (decimal or 0x hex)
@@ -60,9 +69,7 @@
  * and the operation, and the command that replays it alone, e.g.
  *   MEMLANE_MODEL_SEED=0x2a MEMLANE_MODEL_CONFIG=spill ./tests/test_model */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <sys/types.h>
 #include <sys/wait.h>
