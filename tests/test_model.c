@@ -645,10 +645,12 @@ static bool store_full(struct run *r, int rc)
 {
 	if (rc != MEMLANE_ENOSPC || !r->cfg->store_fills || !r->a)
 		return rc == MEMLANE_ENOSPC && r->cfg->store_fills;
-	/* And the store holds records worth a good part of its limit. */
+	/* And the store holds records worth a good part of its limit
+	 * (LMDB's free pages, kept for reuse and too scattered for a large
+	 * record's overflow pages, can take much of the rest). */
 	memlane_stats st;
 	CHECK_RC(r, memlane_stats_get(r->a, &st), 0, "memlane_stats_get");
-	CHECK(r, st.store_bytes >= r->mc.store_max_size / 4,
+	CHECK(r, st.store_bytes >= r->mc.store_max_size / 8,
 	      "ENOSPC with %" PRIu64 " bytes of records in a store of at most %zu", st.store_bytes,
 	      r->mc.store_max_size);
 	return true;
