@@ -974,7 +974,8 @@ static void op_realloc(struct run *r)
 		else if (rc == MEMLANE_ETOOBIG)
 			CHECK(r, toobig_allowed(r, n, o->align), "ETOOBIG for %zu bytes", n);
 		else if (rc == MEMLANE_ENOMEM)
-			CHECK(r, room_tight_for(r, n, o->align, o), "realloc: ENOMEM with room to spare");
+			CHECK(r, room_tight_for(r, n, o->align, o) && n > o->size,
+			      "realloc: ENOMEM with room to spare, or for a shrink");
 		else if (!store_full(r, rc))
 			CHECK_RC(r, rc, 0, "memlane_realloc");
 		unchanged(r, o);
