@@ -1810,6 +1810,9 @@ static void op_crash(struct run *r)
 {
 	uint64_t child_seed = rnd(r);
 	uint64_t child_ops = 100 + below(r, 400);
+	/* Most children checkpoint once more, somewhere in the middle, so
+	 * that the crash loses work done after a checkpoint of their own. */
+	uint64_t ckpt_at = chance(r, 700) ? below(r, child_ops) : UINT64_MAX;
 	describe(r, "crash: a child runs %" PRIu64 " operations (seed 0x%" PRIx64 ") and dies", child_ops, child_seed);
 	if (arena_close(r))
 		take_snapshot(r);
@@ -1827,8 +1830,11 @@ static void op_crash(struct run *r)
 		arena_open(r);
 		restore_snapshot(r);
 		verify_restored(r);
-		for (r->child_op = 0; r->child_op < child_ops; r->child_op++)
+		for (r->child_op = 0; r->child_op < child_ops; r->child_op++) {
+			if (r->child_op == ckpt_at)
+				op_checkpoint(r);
 			step(r);
+		}
 		if (save_snapshot(r) != 0)
 			_exit(4);
 		_exit(0); /* no memlane_close: the store sees a crash */
