@@ -10,7 +10,8 @@
  * read, get (and writes through the pointer), get_ro, try_get, pin and
  * unpin (also 65535 times), writes through pinned pointers, promote, evict,
  * prefetch, flush, compact, maintain, tick, checkpoint, roots (set, get,
- * del, bad names), queries (handle_state, valid, size, tag), calls on
+ * del, bad names), queries (handle_state, valid, size, tag,
+ * memlane_debug_dump, memlane_stats_print), calls on
  * null, stale, double-freed and forged handles, close and reopen, and
  * (persist=1) a crash: a child process opens the store, works on it,
  * checkpoints or not, and dies without memlane_close.
@@ -1626,6 +1627,41 @@ static void op_bad_handle(struct run *r)
 	CHECK(r, p == NULL, "a pointer for a bad handle");
 }
 
+/* memlane_debug_dump lists every live object with its state, and
+ * memlane_stats_print counts them. */
+static void op_dump(struct run *r)
+{
+	describe(r, "memlane_debug_dump and memlane_stats_print [%zu objects]", r->n);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	CHECK(r, f, "open_memstream: %s", strerror(errno));
+	int rc = memlane_debug_dump(r->a, f);
+	int rc2 = memlane_stats_print(r->a, f, (int)below(r, 2));
+	fclose(f);
+	if (rc || rc2)
+		free(buf);
+	CHECK_RC(r, rc, 0, "memlane_debug_dump");
+	CHECK_RC(r, rc2, 0, "memlane_stats_print");
+	static const char *const names[] = {"invalid", "fast", "slow", "spilled"};
+	for (size_t i = 0; i < r->n; i++) {
+		struct mobj *o = &r->objs[i];
+		char hex[32];
+		snprintf(hex, sizeof(hex), "0x%016" PRIx64, o->h);
+		const char *line = strstr(buf, hex);
+		memlane_state st = check_state(r, o);
+		char word[16] = "";
+		if (line)
+			sscanf(line + strlen(hex), " %15s", word);
+		if (!line || strcmp(word, names[st]) != 0) {
+			free(buf);
+			mfail(r, "memlane_debug_dump shows %s as '%s', its state is %s", hex, line ? word : "(missing)",
+			      state_name(st));
+		}
+	}
+	free(buf);
+}
+
 static void op_query(struct run *r)
 {
 	struct mobj *o = pick(r);
@@ -1858,7 +1894,7 @@ static void op_crash(struct run *r)
 enum op_kind {
 	OP_ALLOC, OP_ALLOC_EX, OP_FREE, OP_REALLOC, OP_WRITE, OP_READ, OP_GET, OP_GET_RO, OP_TRY_GET, OP_PIN,
 	OP_UNPIN, OP_PINNED, OP_PROMOTE, OP_EVICT, OP_PREFETCH, OP_FLUSH, OP_COMPACT, OP_MAINTAIN, OP_TICK,
-	OP_CHECKPOINT, OP_ROOT, OP_BAD, OP_QUERY, OP_REOPEN, OP_CRASH, OP_PIN_MAX, OP_COUNT
+	OP_CHECKPOINT, OP_ROOT, OP_BAD, OP_QUERY, OP_REOPEN, OP_CRASH, OP_PIN_MAX, OP_DUMP, OP_COUNT
 };
 
 /* Weights, per 10000 operations. */
@@ -1868,7 +1904,7 @@ static const unsigned op_weight[OP_COUNT] = {
 	[OP_UNPIN] = 200,   [OP_PINNED] = 200,   [OP_PROMOTE] = 300,  [OP_EVICT] = 250,     [OP_PREFETCH] = 250,
 	[OP_FLUSH] = 4,     [OP_COMPACT] = 40,   [OP_MAINTAIN] = 40,  [OP_TICK] = 200,      [OP_CHECKPOINT] = 15,
 	[OP_ROOT] = 300,    [OP_BAD] = 400,      [OP_QUERY] = 400,    [OP_REOPEN] = 2,      [OP_CRASH] = 1,
-	[OP_PIN_MAX] = 1,
+	[OP_PIN_MAX] = 1,    [OP_DUMP] = 3,
 };
 
 static enum op_kind choose(struct run *r)
@@ -1972,6 +2008,9 @@ static void step(struct run *r)
 		break;
 	case OP_PIN_MAX:
 		op_pin_max(r);
+		break;
+	case OP_DUMP:
+		op_dump(r);
 		break;
 	default:
 		mfail(r, "no operation %d", (int)k);
