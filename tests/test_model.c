@@ -231,7 +231,8 @@ static void mfail(struct run *r, const char *fmt, ...)
 	        " ./tests/test_model\n",
 	        r->cfg->name, r->seed, r->op, where, r->what, msg, memlane_errmsg(), r->seed, r->cfg->name,
 	        r->op < r->nops ? r->op + 1 : r->nops);
-	if (r->a && getenv("MEMLANE_MODEL_DUMP"))
+	const char *dump = getenv("MEMLANE_MODEL_DUMP");
+	if (r->a && dump && *dump && strcmp(dump, "0") != 0)
 		memlane_debug_dump(r->a, stderr);
 	if (r->child)
 		_exit(3);
@@ -537,27 +538,35 @@ static size_t padded(size_t size, size_t align)
 }
 
 /* Whether the SlowLane may legitimately have no room for an object of
- * @size at @align: what must stay in RAM (every object in a memory-only
- * arena; pinned and MEMLANE_NOSPILL ones with a pager), padded, plus a
- * slab per size class such objects may hold, leaves too little of the
- * lane. Compaction cannot move a pinned object ("holes next to them
- * cannot be closed", memlane(3)): k pinned objects may cut the rest into
- * k + 1 pieces, and the safety margin is kept in the one piece where the
- * block and blob regions meet, so the object and the margin must fit a
- * piece. */
+ * @size at @align.
+ *
+ * While any object is pinned, always: compaction cannot move a pinned
+ * object ("holes next to them cannot be closed", memlane(3)), and one
+ * pinned block high in the block region, or blob low in the blob
+ * region, fixes where the two regions may meet, however little is in
+ * the lane (slabs below the block cannot take blobs). The same holds
+ * without auto_compaction for every object that cannot leave RAM.
+ * Otherwise (everything that must stay in RAM can be slid together) the
+ * volume decides: what must stay in RAM (every object in a memory-only
+ * arena; MEMLANE_NOSPILL ones with a pager), padded, plus a slab per
+ * size class such objects may hold, the safety margin and the object
+ * must come near the lane's size. A realloc pins its own object while
+ * it makes room: then the old copy may cut the free space in two. */
 static bool room_tight_for(struct run *r, size_t size, size_t align, const struct mobj *self)
 {
+	if (r->npinned)
+		return true;
+	if (!r->mc.auto_compaction && (r->cfg->spill ? r->nnospill : r->n) > 0)
+		return true;
 	size_t fixed = 2 * SLAB;
-	size_t blocks = 0, pinned = r->npinned;
-	if (self && !self->pins) {
-		/* A realloc that moves the object pins it while it makes
-		 * room: the old copy stays until the new one is placed. */
+	size_t blocks = 0, pieces = 1;
+	if (self) {
 		fixed += padded(self->size, self->align) + SLAB;
-		pinned++;
+		pieces = 2;
 	}
 	for (size_t i = 0; i < r->n; i++) {
 		const struct mobj *o = &r->objs[i];
-		if (r->cfg->spill && !o->pins && !(o->flags & MEMLANE_NOSPILL))
+		if (r->cfg->spill && !(o->flags & MEMLANE_NOSPILL))
 			continue;
 		fixed += padded(o->size, o->align);
 		if (o->size <= 16384)
@@ -567,11 +576,7 @@ static bool room_tight_for(struct run *r, size_t size, size_t align, const struc
 	size_t usable = r->mc.slow_lane_size - r->mc.slow_lane_size / 8;
 	if (fixed >= usable)
 		return true;
-	/* Without auto_compaction nothing slides objects together: every
-	 * object that stays in RAM may cut the lane as a pinned one does. */
-	if (!r->mc.auto_compaction)
-		pinned += r->cfg->spill ? r->nnospill : r->n;
-	return padded(size, align) + r->margin > (usable - fixed) / (pinned + 1);
+	return padded(size, align) + r->margin > (usable - fixed) / pieces;
 }
 
 static bool room_tight(struct run *r, size_t size, size_t align)
@@ -1901,7 +1906,7 @@ enum op_kind {
 static const unsigned op_weight[OP_COUNT] = {
 	[OP_ALLOC] = 700,   [OP_ALLOC_EX] = 900, [OP_FREE] = 1300,    [OP_REALLOC] = 500,   [OP_WRITE] = 1100,
 	[OP_READ] = 1300,   [OP_GET] = 600,      [OP_GET_RO] = 500,   [OP_TRY_GET] = 400,   [OP_PIN] = 150,
-	[OP_UNPIN] = 200,   [OP_PINNED] = 200,   [OP_PROMOTE] = 300,  [OP_EVICT] = 250,     [OP_PREFETCH] = 250,
+	[OP_UNPIN] = 600,   [OP_PINNED] = 200,   [OP_PROMOTE] = 300,  [OP_EVICT] = 250,     [OP_PREFETCH] = 250,
 	[OP_FLUSH] = 4,     [OP_COMPACT] = 40,   [OP_MAINTAIN] = 40,  [OP_TICK] = 200,      [OP_CHECKPOINT] = 15,
 	[OP_ROOT] = 300,    [OP_BAD] = 400,      [OP_QUERY] = 400,    [OP_REOPEN] = 2,      [OP_CRASH] = 1,
 	[OP_PIN_MAX] = 1,    [OP_DUMP] = 3,
