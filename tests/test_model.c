@@ -651,14 +651,19 @@ static bool store_full(struct run *r, int rc)
 {
 	if (rc != MEMLANE_ENOSPC || !r->cfg->store_fills || !r->a)
 		return rc == MEMLANE_ENOSPC && r->cfg->store_fills;
-	/* And the store holds records worth a good part of its limit
-	 * (LMDB's free pages, kept for reuse and too scattered for a large
-	 * record's overflow pages, can take much of the rest). */
+	/* And the store holds records worth a good part of its limit, or
+	 * an object about to be written needs much of it (a record takes
+	 * contiguous pages; LMDB's free pages are not counted in
+	 * store_bytes and may be too scattered for it). */
 	memlane_stats st;
 	CHECK_RC(r, memlane_stats_get(r->a, &st), 0, "memlane_stats_get");
-	CHECK(r, st.store_bytes >= r->mc.store_max_size / 8,
-	      "ENOSPC with %" PRIu64 " bytes of records in a store of at most %zu", st.store_bytes,
-	      r->mc.store_max_size);
+	size_t largest = 0;
+	for (size_t i = 0; i < r->n; i++)
+		if (r->objs[i].size > largest)
+			largest = r->objs[i].size;
+	CHECK(r, st.store_bytes + 2 * largest >= r->mc.store_max_size / 4,
+	      "ENOSPC with %" PRIu64 " bytes of records in a store of at most %zu (largest object %zu)", st.store_bytes,
+	      r->mc.store_max_size, largest);
 	return true;
 }
 
