@@ -561,6 +561,13 @@ static bool room_tight_for(struct run *r, size_t size, size_t align, const struc
 	size_t fixed = 2 * SLAB;
 	size_t blocks = 0, pieces = 1;
 	if (self) {
+		/* A SlowLane block resized into a blob (or back): its own
+		 * slab, pinned while room is made, may hold the block region
+		 * up however empty it is (soak seed 0x9ff83eadd2ff00f5,
+		 * store_full: 611 -> 65537 bytes in a 1 MiB lane holding
+		 * 880 bytes). */
+		if (!self->may_fast && (self->size <= 16384) != (size <= 16384))
+			return true;
 		fixed += padded(self->size, self->align) + SLAB;
 		pieces = 2;
 	}
