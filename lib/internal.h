@@ -324,6 +324,7 @@ ML_HIDDEN size_t ml_slow_max_object(const memlane_arena *a);
 ML_HIDDEN bool ml_slow_fits_empty(const memlane_arena *a, size_t size, size_t align);
 ML_HIDDEN int ml_slow_alloc(memlane_arena *a, size_t size, size_t align, bool use_margin, struct ml_place *p);
 ML_HIDDEN void ml_slow_free(memlane_arena *a, const struct ml_stub *s);
+ML_HIDDEN void ml_slow_blob_trim(memlane_arena *a, struct ml_stub *s, size_t size);
 ML_HIDDEN size_t ml_slow_hole_bytes(const memlane_arena *a);
 ML_HIDDEN size_t ml_slow_reclaimable(const memlane_arena *a);
 ML_HIDDEN void ml_slow_blob_unpinned(memlane_arena *a);

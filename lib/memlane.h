@@ -289,7 +289,8 @@ MEMLANE_API int memlane_free(memlane_arena *a, memlane_handle h);
 
 /** Resize an object, keeping its handle, tag, flags and alignment, and
  *	its contents up to the smaller size. The grown tail is zeroed when
- *	the object was allocated with MEMLANE_ZERO.
+ *	the object was allocated with MEMLANE_ZERO. Shrinking an object in
+ *	RAM never fails for want of room (it stays in place if it must).
  *	A spilled object is faulted in first.
  *	@return 0, #MEMLANE_EHANDLE, #MEMLANE_EPINNED, #MEMLANE_ENOMEM,
  *	#MEMLANE_ETOOBIG, and the fault-in errors (#MEMLANE_ECORRUPT,

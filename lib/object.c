@@ -117,7 +117,9 @@ int ml_place_object(memlane_arena *a, size_t size, size_t align, unsigned flags,
 				return 0;
 		}
 		size_t want = a->fast.size / 4 > need ? a->fast.size / 4 : need;
-		char saved[ML_ERRMSG_MAX]; /* a promotion that fails here is no failure of this call */
+		/* A promotion that fails here (no room, a full store) is not
+		 * this call's failure: the fallback below reports its own. */
+		char saved[ML_ERRMSG_MAX];
 		ml_err_save(saved);
 		size_t promoted = ml_promote_oldest(a, want);
 		ml_err_restore(saved);
@@ -304,21 +306,35 @@ int memlane_realloc(memlane_arena *a, memlane_handle h, size_t n)
 		goto out;
 	}
 	size_t old = s->size;
-	if (fits_in_place(a, s, n)) {
+	struct ml_place p;
+	bool move = !fits_in_place(a, s, n);
+	if (move) {
+		/* Pinned while room is made, so compaction and promotion leave
+		 * it where it is; a SlowLane object never goes back. */
+		unsigned flags = s->state == MEMLANE_STATE_FAST ? 0 : MEMLANE_SLOW;
+		char saved[ML_ERRMSG_MAX];
+		ml_err_save(saved);
+		pin_stub(a, s);
+		rc = ml_place_object(a, n, ml_stub_align(s), flags, &p);
+		unpin_stub(a, s);
+		/* No room for a smaller copy (the object itself may fill the
+		 * lane): a shrink can always stay where it is, and succeeds. */
+		if (rc == MEMLANE_ENOMEM && n <= old) {
+			ml_err_restore(saved);
+			move = false;
+			if (s->state == MEMLANE_STATE_SLOW)
+				ml_slow_blob_trim(a, s, n);
+		} else if (rc) {
+			goto out;
+		}
+		rc = 0;
+	}
+	if (!move) {
 		if (s->state == MEMLANE_STATE_FAST)
 			a->fast.used_bytes = a->fast.used_bytes - old + n;
 		else
 			a->slow.used_bytes = a->slow.used_bytes - old + n;
 	} else {
-		/* Pinned while room is made, so compaction and promotion leave
-		 * it where it is; a SlowLane object never goes back. */
-		unsigned flags = s->state == MEMLANE_STATE_FAST ? 0 : MEMLANE_SLOW;
-		struct ml_place p;
-		pin_stub(a, s);
-		rc = ml_place_object(a, n, ml_stub_align(s), flags, &p);
-		unpin_stub(a, s);
-		if (rc)
-			goto out;
 		uint8_t *dst = (p.state == MEMLANE_STATE_FAST ? a->fast.base : a->slow.base) + p.off;
 		memcpy(dst, ml_stub_ptr(a, s), old < n ? old : n);
 		struct ml_list *old_list = ml_stub_list(a, s);

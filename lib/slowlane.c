@@ -430,6 +430,21 @@ void ml_slow_free(memlane_arena *a, const struct ml_stub *s)
 	}
 }
 
+/* A blob shrunk in place (memlane_realloc found no room to move it)
+ * gives back its extent past @size, so the space is not held by a much
+ * smaller object. The tail becomes one hole (or joins the one above):
+ * holes stay within what blob_alloc reserved. */
+void ml_slow_blob_trim(memlane_arena *a, struct ml_stub *s, size_t size)
+{
+	struct ml_slow *sl = &a->slow;
+	size_t len = blob_len(size);
+	if (s->kind != ML_KIND_BLOB || len >= s->cap)
+		return;
+	sl->blob_reserved -= s->cap - len;
+	ml_slow_hole_insert(a, s->off + len, s->cap - len);
+	s->cap = len;
+}
+
 /* Bytes compaction could win back: blob holes, empty slabs, and the
  * slabs a class holds beyond what its live blocks need. */
 size_t ml_slow_reclaimable(const memlane_arena *a)

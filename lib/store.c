@@ -582,14 +582,20 @@ int ml_store_write(struct ml_store *st, const char *what, ml_txn_fn fn, void *ct
 		if (rc == 0)
 			return 0;
 		if (rc == MDB_MAP_FULL) {
+			char saved[ML_ERRMSG_MAX];
+			ml_err_save(saved);
 			reap_readers(st);
 			int g = grow_map(st, what);
 			if (g && !nudged && fn != nudge_txn) {
 				nudged = true;
 				char why[ML_ERRMSG_MAX]; /* g's, whatever the nudge says */
 				ml_err_save(why);
-				if (ml_store_write(st, what, nudge_txn, st) == 0)
-					continue; /* freed pages may now fit it */
+				if (ml_store_write(st, what, nudge_txn, st) == 0) {
+					/* Freed pages may now fit it: the full map
+					 * is not this call's failure (yet). */
+					ml_err_restore(saved);
+					continue;
+				}
 				ml_err_restore(why);
 			}
 			if (g)
