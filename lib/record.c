@@ -123,7 +123,7 @@ int ml_rec_header_parse(const void *rec, size_t len, struct ml_rec_info *info)
 /* Whether @payload is exactly one zstd frame that carries a content
  * checksum (Frame_Header_Descriptor bit 2, RFC 8878 section 3.1.1.1.1),
  * which ZSTD_decompressDCtx verifies. */
-static bool ml_frame_checked(const uint8_t *payload, size_t len)
+bool ml_frame_checked(const uint8_t *payload, size_t len)
 {
 	if (len < 5 || ml_get32(payload) != 0xFD2FB528u || !(payload[4] & 0x04))
 		return false;

@@ -4,6 +4,7 @@
 #ifndef MEMLANE_RECORD_H
 #define MEMLANE_RECORD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -63,6 +64,10 @@ ML_HIDDEN uint64_t ml_xxh64(const void *data, size_t len, uint64_t seed);
 ML_HIDDEN size_t ml_frame_stored_bound(size_t n);
 ML_HIDDEN size_t ml_frame_stored(uint8_t *dst, const void *src, size_t n);
 ML_HIDDEN int ml_rec_header_parse(const void *rec, size_t len, struct ml_rec_info *info);
+/* Whether a record's payload is one zstd frame with a content checksum:
+ * then zstd checks the decoded bytes, and ml_rec_decode does not
+ * compute ml_hash64 of them as well. */
+ML_HIDDEN bool ml_frame_checked(const uint8_t *payload, size_t len);
 ML_HIDDEN int ml_rec_decode(ZSTD_DCtx *dctx, const void *rec, size_t len, void *dst, uint64_t size, char *why,
                             size_t whylen);
 ML_HIDDEN void ml_table_entry_encode(uint8_t out[ML_TABLE_ENTRY], const struct ml_table_entry *e);
