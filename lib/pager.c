@@ -329,8 +329,11 @@ static bool record_size_differs(memlane_arena *a, const struct ml_stub *s, memla
 	ml_rec_key(k, h, s->seq);
 	MDB_val key = val_of(k, 16), val;
 	struct ml_rec_info info;
-	bool differs = mdb_get(t, a->store->objects, &key, &val) != 0 ||
-	               ml_rec_header_parse(val.mv_data, val.mv_size, &info) != 0 || info.size != s->size;
+	/* A read that fails tells nothing (not damage); a missing record
+	 * does. */
+	int rc = mdb_get(t, a->store->objects, &key, &val);
+	bool differs = rc == MDB_NOTFOUND ||
+	               (rc == 0 && (ml_rec_header_parse(val.mv_data, val.mv_size, &info) != 0 || info.size != s->size));
 	mdb_txn_abort(t);
 	if (differs)
 		ml_err(MEMLANE_ECORRUPT,

@@ -106,7 +106,11 @@ extern void *__libc_realloc(void *p, size_t n);
 	X(ZSTD_CCtx_reset, M_LIB, ZSTD_error_GENERIC)                                                                  \
 	X(ZSTD_CCtx_setParameter, M_LIB, ZSTD_error_parameter_unsupported)                                             \
 	X(ZSTD_compress2, M_LIB, ZSTD_error_memory_allocation)                                                         \
-	X(ZSTD_decompressDCtx, M_LIB, ZSTD_error_memory_allocation)
+	X(ZSTD_decompressDCtx, M_LIB, ZSTD_error_memory_allocation)                                                    \
+	X(ZSTD_findFrameCompressedSize, M_LIB, ZSTD_error_GENERIC)                                                     \
+	X(mdb_env_get_fd, M_LIB, EINVAL)                                                                               \
+	X(mdb_env_info, M_LIB, EINVAL)                                                                                 \
+	X(mdb_env_stat, M_LIB, EINVAL)
 
 #define X_ENUM(n, m, e) F_##n,
 enum { FI_FUNCS(X_ENUM) NF };
@@ -759,4 +763,32 @@ size_t ZSTD_decompressDCtx(ZSTD_DCtx *d, void *dst, size_t cap, const void *src,
 	FAIL_ZSTD(F_ZSTD_decompressDCtx);
 	REAL(ZSTD_decompressDCtx);
 	return real_ZSTD_decompressDCtx(d, dst, cap, src, n);
+}
+
+size_t ZSTD_findFrameCompressedSize(const void *src, size_t n)
+{
+	FAIL_ZSTD(F_ZSTD_findFrameCompressedSize);
+	REAL(ZSTD_findFrameCompressedSize);
+	return real_ZSTD_findFrameCompressedSize(src, n);
+}
+
+int mdb_env_get_fd(MDB_env *env, mdb_filehandle_t *fd)
+{
+	FAIL_MDB(F_mdb_env_get_fd);
+	REAL(mdb_env_get_fd);
+	return real_mdb_env_get_fd(env, fd);
+}
+
+int mdb_env_info(MDB_env *env, MDB_envinfo *info)
+{
+	FAIL_MDB(F_mdb_env_info);
+	REAL(mdb_env_info);
+	return real_mdb_env_info(env, info);
+}
+
+int mdb_env_stat(MDB_env *env, MDB_stat *st)
+{
+	FAIL_MDB(F_mdb_env_stat);
+	REAL(mdb_env_stat);
+	return real_mdb_env_stat(env, st);
 }
