@@ -494,6 +494,19 @@ usage_error "two directories" "more than one SPILL_DIR" "$p" "$p"
 usage_error "unknown long option" "unknown option '--bogus'" --bogus "$p"
 usage_error "unknown short option" "unknown option '-z'" -z "$p"
 usage_error "unknown option in a cluster" "unknown option '-z'" -lz "$p"
+# A store file that is a symbolic link (LMDB would follow it, and write
+# through lock.mdb): refused, and the file it points to left alone.
+for f in lock.mdb data.mdb; do
+	sl=$tmp/symlinked-$f
+	rm -rf "$sl"
+	cp -r "$p" "$sl"
+	rm -f "$sl/lock.mdb"
+	mv "$sl/$f" "$tmp/target-$f" 2>/dev/null || : >"$tmp/target-$f"
+	ln -s "$tmp/target-$f" "$sl/$f"
+	before=$(cksum <"$tmp/target-$f")
+	usage_error "$f a symbolic link" "$f' is a symbolic link, not a plain file" "$sl"
+	[ "$(cksum <"$tmp/target-$f")" = "$before" ] || fail "$f a symbolic link: its target was changed"
+done
 usage_error "--hex without a handle" "needs a HANDLE" "$p" --hex
 usage_error "-o without a handle" "needs a HANDLE" "$p" -o
 for pair in "-l -r" "-s --verify" "--roots --list" "--verify -l"; do

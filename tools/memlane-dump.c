@@ -272,6 +272,17 @@ static void store_open(struct store *st, const char *dir)
 		die(EXIT_USAGE, "'%s' is not a libmemlane store: no LMDB environment in it (%s: %s)", dir, path,
 		    strerror(errno));
 	}
+	/* LMDB opens data.mdb and lock.mdb by name and follows links, and
+	 * writes lock.mdb even to read: refuse links, as the library does,
+	 * so that a planted link cannot point it at another file. */
+	static const char *const files[] = {"data.mdb", "lock.mdb", ML_LOCK_FILE};
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		char f[4096];
+		snprintf(f, sizeof(f), "%s/%s", dir, files[i]);
+		if (lstat(f, &sb) == 0 && !S_ISREG(sb.st_mode))
+			die(EXIT_USAGE, "'%s' is %s, not a plain file: refused", f,
+			    S_ISLNK(sb.st_mode) ? "a symbolic link" : "something else");
+	}
 	check_pages(dir, path);
 	int rc = mdb_env_create(&st->env);
 	if (rc)
