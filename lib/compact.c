@@ -259,7 +259,7 @@ static void slide_slabs(memlane_arena *a, const struct ml_byslab *g)
 		for (size_t k = g->start[si]; k < g->start[si + 1]; k++) {
 			struct ml_stub *s = &a->stubs[g->objs[k]];
 			if (s->kind == ML_KIND_BLOCK && s->off / ML_SLAB_SIZE == si) {
-				s->off -= delta;
+				ML_PUBLISH(s->off, s->off - delta); /* the slab is copied already */
 				a->ctr.moved_objects++;
 				a->ctr.moved_bytes += s->size;
 			}

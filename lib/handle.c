@@ -122,7 +122,7 @@ int ml_slot_alloc(memlane_arena *a, uint32_t *idx)
 		ML_PUBLISH(s->off, 0);
 		ML_PUBLISH(s->referenced, 0);
 		ML_PUBLISH(s->dirty, 0);
-		s->kind = 0;
+		ML_PUBLISH(s->kind, 0); /* in the word memlane_get loads whole */
 		memset(&s->size, 0, sizeof(*s) - offsetof(struct ml_stub, size));
 	} else {
 		if (a->nslots == a->slots_cap) {

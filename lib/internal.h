@@ -50,8 +50,10 @@ enum ml_kind { ML_KIND_NONE = 0, ML_KIND_BLOCK = 1, ML_KIND_BLOB = 2 };
  *
  * The first 16 bytes are what memlane_get reads without the lock (see
  * ml_get_unlocked): off, gen, state and the two flags it needs set.
- * Code holding the lock writes those five fields with ML_PUBLISH, so a
- * reader without the lock never sees a torn or reordered value. */
+ * Code holding the lock writes every field of those 16 bytes (off, and
+ * gen, state, referenced, dirty and kind, which the reader loads as one
+ * word) with ML_PUBLISH, so a reader without the lock never sees a torn
+ * or reordered value. */
 struct ml_stub {
 	uint64_t off; /* offset in its lane; on the free slot list: next free slot */
 	union {

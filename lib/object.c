@@ -22,7 +22,7 @@
 void ml_stub_set_place(memlane_arena *a, struct ml_stub *s, const struct ml_place *p)
 {
 	ML_PUBLISH(s->state, ML_STATE_MOVING);
-	s->kind = p->kind;
+	ML_PUBLISH(s->kind, p->kind);
 	s->cls = p->cls;
 	s->cap = p->cap;
 	ML_PUBLISH(s->off, p->off);

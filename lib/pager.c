@@ -152,7 +152,7 @@ static int evict_batch(memlane_arena *a, const uint32_t *idx, size_t n, const ch
 			struct ml_stub *s = &a->stubs[idx[i]];
 			ml_release_place(a, s);
 			ML_PUBLISH(s->state, MEMLANE_STATE_SPILLED);
-			s->kind = ML_KIND_NONE;
+			ML_PUBLISH(s->kind, (uint8_t)ML_KIND_NONE);
 			s->seq = newseq[i];
 			ML_PUBLISH(s->dirty, 0);
 			s->picked = 0;
