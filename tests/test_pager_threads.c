@@ -49,37 +49,13 @@
 
 /* ---- failures from threads (cmocka's asserts belong to the main thread) */
 
-static struct {
-	pthread_mutex_t lock;
-	atomic_bool set;
-	char msg[1024];
-} failure = {.lock = PTHREAD_MUTEX_INITIALIZER};
-
-static void thread_fail(int line, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void thread_fail(int line, const char *fmt, ...)
-{
-	pthread_mutex_lock(&failure.lock);
-	if (!atomic_load(&failure.set)) {
-		int n = snprintf(failure.msg, sizeof(failure.msg), "test_pager_threads.c:%d: ", line);
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(failure.msg + n, sizeof(failure.msg) - (size_t)n, fmt, ap);
-		va_end(ap);
-		atomic_store(&failure.set, true);
-	}
-	pthread_mutex_unlock(&failure.lock);
-}
-
-static bool failed(void)
-{
-	return atomic_load(&failure.set);
-}
+#include "threadfail.h"
 
 /* In a thread's bool function: record the failure, return false. */
 #define TCHECK(cond, ...)                                                                                              \
 	do {                                                                                                           \
 		if (!(cond)) {                                                                                         \
-			thread_fail(__LINE__, __VA_ARGS__);                                                            \
+			thread_fail(__FILE__, __LINE__, __VA_ARGS__);                                                            \
 			return false;                                                                                  \
 		}                                                                                                      \
 	} while (0)
@@ -222,29 +198,29 @@ static bool read_whole(struct worker *w, unsigned i)
 		int rc = memlane_read(a, o->h, 0, w->buf, o->size);
 		ok = rc == 0;
 		if (!ok)
-			thread_fail(__LINE__, "object %u: memlane_read = %d (%s)", i, rc, memlane_errmsg());
+			thread_fail(__FILE__, __LINE__, "object %u: memlane_read = %d (%s)", i, rc, memlane_errmsg());
 		ok = ok && header_ok(o, i, w->buf, "with memlane_read") &&
 		     body_ok(o, i, w->buf + HEADER, w->seen[i], &gen, "memlane_read");
 	} else {
 		int rc = memlane_pin(a, o->h, NULL);
 		ok = rc == 0;
 		if (!ok)
-			thread_fail(__LINE__, "object %u: memlane_pin = %d (%s)", i, rc, memlane_errmsg());
+			thread_fail(__FILE__, __LINE__, "object %u: memlane_pin = %d (%s)", i, rc, memlane_errmsg());
 		const uint8_t *p = ok ? memlane_get_ro(a, o->h) : NULL;
 		if (ok && !p) {
-			thread_fail(__LINE__, "object %u: memlane_get_ro while pinned = NULL (%s)", i, memlane_errmsg());
+			thread_fail(__FILE__, __LINE__, "object %u: memlane_get_ro while pinned = NULL (%s)", i, memlane_errmsg());
 			ok = false;
 		}
 		ok = ok && header_ok(o, i, p, "through memlane_get_ro") &&
 		     body_ok(o, i, p + HEADER, w->seen[i], &gen, "memlane_get_ro under a pin");
 		if (rc == 0 && memlane_unpin(a, o->h) != 0) {
-			thread_fail(__LINE__, "object %u: memlane_unpin: %s", i, memlane_errmsg());
+			thread_fail(__FILE__, __LINE__, "object %u: memlane_unpin: %s", i, memlane_errmsg());
 			ok = false;
 		}
 	}
 	/* The owner's own reads must find exactly its last generation. */
 	if (ok && o->owner == w->id && gen != o->gen) {
-		thread_fail(__LINE__, "object %u: its owner wrote generation %llu, reads back %llu", i,
+		thread_fail(__FILE__, __LINE__, "object %u: its owner wrote generation %llu, reads back %llu", i,
 		            (unsigned long long)o->gen, (unsigned long long)gen);
 		ok = false;
 	}

@@ -54,32 +54,13 @@
 
 /* ---- failures from threads ------------------------------------------- */
 
-static struct {
-	pthread_mutex_t lock;
-	atomic_bool set;
-	char msg[1024];
-} failure = {.lock = PTHREAD_MUTEX_INITIALIZER};
-
-static void thread_fail(int line, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void thread_fail(int line, const char *fmt, ...)
-{
-	pthread_mutex_lock(&failure.lock);
-	if (!atomic_load(&failure.set)) {
-		int n = snprintf(failure.msg, sizeof(failure.msg), "test_stress.c:%d: ", line);
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(failure.msg + n, sizeof(failure.msg) - (size_t)n, fmt, ap);
-		va_end(ap);
-		atomic_store(&failure.set, true);
-	}
-	pthread_mutex_unlock(&failure.lock);
-}
+#include "threadfail.h"
 
 /* In a worker's bool function: record the failure, return false. */
 #define TCHECK(cond, ...)                                                                                              \
 	do {                                                                                                           \
 		if (!(cond)) {                                                                                         \
-			thread_fail(__LINE__, __VA_ARGS__);                                                            \
+			thread_fail(__FILE__, __LINE__, __VA_ARGS__);                                                            \
 			return false;                                                                                  \
 		}                                                                                                      \
 	} while (0)
@@ -344,10 +325,10 @@ static bool step(struct worker *w)
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
-	for (unsigned long n = 0; n < w->ops && !atomic_load(&failure.set); n++)
+	for (unsigned long n = 0; n < w->ops && !failed(); n++)
 		if (!step(w))
 			break;
-	for (unsigned i = 0; i < SLOTS && !atomic_load(&failure.set); i++)
+	for (unsigned i = 0; i < SLOTS && !failed(); i++)
 		if (w->obj[i].h && !check_obj(w, &w->obj[i], "after the run"))
 			break;
 	return NULL;
@@ -416,7 +397,7 @@ static void test_eight_threads(void **state)
 	for (unsigned t = 0; t < THREADS; t++)
 		assert_int_equal(pthread_join(th[t], NULL), 0);
 	double secs = now_s() - t0;
-	if (atomic_load(&failure.set))
+	if (failed())
 		fail_msg("%s", failure.msg);
 
 	memlane_stats st = tu_stats(a);

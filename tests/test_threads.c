@@ -32,39 +32,7 @@
 
 /* ---- failures from worker threads ---------------------------------- */
 
-static struct {
-	pthread_mutex_t lock;
-	atomic_bool set;
-	char msg[1024];
-} failure = {.lock = PTHREAD_MUTEX_INITIALIZER};
-
-static void failure_reset(void)
-{
-	failure.msg[0] = '\0';
-	atomic_store(&failure.set, false);
-}
-
-/* Record the first failure of any thread; later ones add nothing. */
-static void thread_fail(const char *file, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void thread_fail(const char *file, int line, const char *fmt, ...)
-{
-	pthread_mutex_lock(&failure.lock);
-	if (!atomic_load(&failure.set)) {
-		int n = snprintf(failure.msg, sizeof(failure.msg), "%s:%d: ", file, line);
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(failure.msg + n, sizeof(failure.msg) - (size_t)n, fmt, ap);
-		va_end(ap);
-		atomic_store(&failure.set, true);
-	}
-	pthread_mutex_unlock(&failure.lock);
-}
-
-/* Every thread stops early once one has failed. */
-static bool failed(void)
-{
-	return atomic_load(&failure.set);
-}
+#include "threadfail.h"
 
 /* In the main thread, after the joins: turn a recorded failure into a
  * test failure. */
