@@ -671,6 +671,18 @@ static void child_done(struct sc *c)
 	_exit(0);
 }
 
+/* Close, reopen (a persistent store must come back as its last
+ * checkpoint, or as what the failed close may have left), close. */
+static void close_reopen_close(struct sc *c)
+{
+	bool maybe;
+	sc_close(c, &maybe);
+	sc_open(c);
+	if (c->persist)
+		check_reopened(c, maybe);
+	sc_close(c, &maybe);
+}
+
 /* Opening a persistent store reads its format, its persist flag (mdb_get
  * 2: a failed read took the store for a scratch one, and the open wiped
  * it), its arena id (mdb_get 3: not read, every handle looked foreign,
@@ -711,12 +723,7 @@ static void regress_commit_write(struct sc *c, const char *spec)
 	DO(c, "memlane_evict", memlane_evict(c->a, c->cur.o[j].h));
 	verify_model(c, &c->cur, "after the evictions");
 	sc_checkpoint(c);
-	bool maybe;
-	sc_close(c, &maybe);
-	sc_open(c);
-	if (c->persist)
-		check_reopened(c, maybe);
-	sc_close(c, &maybe);
+	close_reopen_close(c);
 	child_done(c);
 }
 
@@ -845,12 +852,7 @@ static void regress_panic(struct sc *c, const char *spec)
 	DO(c, "memlane_evict", memlane_evict(c->a, c->cur.o[j].h));
 	verify_model(c, &c->cur, "after the reopened environment");
 	sc_checkpoint(c);
-	bool maybe;
-	sc_close(c, &maybe);
-	sc_open(c);
-	if (c->persist)
-		check_reopened(c, maybe);
-	sc_close(c, &maybe);
+	close_reopen_close(c);
 	child_done(c);
 }
 
