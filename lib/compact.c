@@ -130,14 +130,14 @@ void ml_compact_fast(memlane_arena *a)
 		struct ml_stub *s = &a->stubs[r[i].idx];
 		if (s->pins) {
 			ml_fast_carve(a, cursor, s->off);
-			cursor = s->off + s->cap;
+			cursor = s->off + ml_stub_cap(a, s);
 			continue;
 		}
 		size_t dst = ml_align_up(cursor, ml_stub_align(s));
 		ml_fast_carve(a, cursor, dst);
 		if (dst != s->off)
 			move_bytes(a, f->base, s, dst);
-		cursor = dst + s->cap;
+		cursor = dst + ml_stub_cap(a, s);
 	}
 	free(r);
 	f->top = cursor;
@@ -331,11 +331,12 @@ static void compact_blobs(memlane_arena *a)
 	size_t cursor = sl->size;
 	for (size_t i = 0; i < n; i++) {
 		struct ml_stub *s = &a->stubs[r[i].idx];
-		size_t dst = s->pins ? s->off : ml_align_down(cursor - s->cap, ml_stub_align(s));
-		if (dst + s->cap < cursor) {
-			gaps[ngaps++] = (struct ml_extent){dst + s->cap, cursor - (dst + s->cap)};
+		size_t cap = ml_ext(a, s)->cap;
+		size_t dst = s->pins ? s->off : ml_align_down(cursor - cap, ml_stub_align(s));
+		if (dst + cap < cursor) {
+			gaps[ngaps++] = (struct ml_extent){dst + cap, cursor - (dst + cap)};
 			if (s->pins)
-				pin_gap_bytes += cursor - (dst + s->cap);
+				pin_gap_bytes += cursor - (dst + cap);
 		}
 		if (dst != s->off)
 			move_bytes(a, sl->base, s, dst);

@@ -90,9 +90,9 @@ int memlane_debug_dump(memlane_arena *a, FILE *f)
 	for (uint32_t i = 0; i < a->nslots; i++) {
 		const struct ml_stub *s = &a->stubs[i];
 		if (s->state == MEMLANE_STATE_FAST)
-			map_add(fm, a->fast.size, s->off, s->cap, s->pins > 0);
+			map_add(fm, a->fast.size, s->off, ml_stub_cap(a, s), s->pins > 0);
 		else if (s->state == MEMLANE_STATE_SLOW)
-			map_add(sm, a->slow.size, s->off, s->cap, s->pins > 0);
+			map_add(sm, a->slow.size, s->off, ml_stub_cap(a, s), s->pins > 0);
 	}
 	fprintf(f, "memlane arena %u: %" PRIu64 " objects, tick %" PRIu64 "\n", a->id, a->objects, a->tick);
 	fprintf(f, "map: 64 cells a lane; '#' used, '+' partly used, '_' hole, '.' free, 'P' pinned\n");
@@ -117,7 +117,7 @@ int memlane_debug_dump(memlane_arena *a, FILE *f)
 		if (s->state != MEMLANE_STATE_SPILLED)
 			snprintf(off, sizeof(off), "%" PRIu64, s->off);
 		fprintf(f, "0x%016" PRIx64 " %-7s %12s %12" PRIu64 " %10" PRIu32 " %8" PRIu64 " %5u\n",
-		        ml_handle_make(a, i), state_name(s->state), off, s->size, s->tag, a->tick - s->birth,
+		        ml_handle_make(a, i), state_name(s->state), off, (uint64_t)s->size, s->tag, a->tick - s->birth,
 		        (unsigned)s->pins);
 	}
 	ml_unlock(a);

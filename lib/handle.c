@@ -52,17 +52,27 @@ uint32_t ml_arena_id_next(void)
 
 /* The handle table lives in one reservation of address space, grown in
  * place, so a stub never moves: memlane_get reads it without the lock
- * while another thread allocates. The reservation is as large as the
- * handle format allows (2^32 - 1 slots); where the address space is
- * limited (ulimit -v) it is halved until it fits. */
+ * while another thread allocates. The reservation holds room for the
+ * stubs and, after them, for the side table (struct ml_stub_ext) of as
+ * many slots as the handle format allows (2^32 - 1); where the address
+ * space is limited (ulimit -v) it is halved until it fits. */
+#define ML_SLOT_BYTES (sizeof(struct ml_stub) + sizeof(struct ml_stub_ext))
+
+/* Where the side table starts in a reservation for @slots slots. */
+static size_t ext_offset(size_t slots)
+{
+	return ml_align_up(slots * sizeof(struct ml_stub), ml_os_page());
+}
+
 static int ml_slots_reserve(memlane_arena *a)
 {
 	size_t page = ml_os_page();
-	size_t full = ml_align_down((size_t)(ML_NIL - 1) * sizeof(struct ml_stub), page);
-	for (size_t bytes = full; bytes >= ML_SLOTS_MIN_RESERVE * sizeof(struct ml_stub); bytes /= 2) {
+	size_t min = ML_SLOTS_MIN_RESERVE * ML_SLOT_BYTES + page;
+	size_t full = ml_align_down((size_t)(ML_NIL - 1) * ML_SLOT_BYTES, page);
+	for (size_t bytes = full; bytes >= min; bytes /= 2) {
 		bytes = ml_align_down(bytes, page);
 		void *p = ml_os_reserve(bytes);
-		if (p && bytes < full && bytes / 2 >= ML_SLOTS_MIN_RESERVE * sizeof(struct ml_stub)) {
+		if (p && bytes < full && bytes / 2 >= min) {
 			/* The address space is limited: take half of what is
 			 * left, so that the store's map can still grow. */
 			ml_os_unmap(p, bytes);
@@ -70,16 +80,28 @@ static int ml_slots_reserve(memlane_arena *a)
 			p = ml_os_reserve(bytes);
 		}
 		if (p) {
-			/* memlane_get reads stubs at random: huge pages spare
-			 * it a TLB miss on top of the cache miss. */
-			ml_os_hint_huge(p, bytes);
+			size_t slots = (bytes - page) / ML_SLOT_BYTES;
 			a->stubs_reserved = bytes;
+			a->slots_max = slots < ML_NIL - 1 ? slots : ML_NIL - 1;
+			a->ext = (struct ml_stub_ext *)((uint8_t *)p + ext_offset(slots));
 			__atomic_store_n(&a->stubs, (struct ml_stub *)p, __ATOMIC_RELEASE);
 			return 0;
 		}
 	}
 	return ml_err(MEMLANE_ENOMEM, "cannot reserve address space for the handle table (%zu slots)",
 	              (size_t)ML_SLOTS_MIN_RESERVE);
+}
+
+/* The handle table asks for huge pages once it is this large. */
+#define ML_SLOTS_HUGE_FROM ((size_t)8 << 20)
+
+/* Make @from to @to bytes of the array at @base usable. */
+static bool commit_range(void *base, size_t from, size_t to)
+{
+	size_t page = ml_os_page();
+	from = ml_align_up(from, page);
+	to = ml_align_up(to, page);
+	return to <= from || ml_os_commit((uint8_t *)base + from, to - from);
 }
 
 static int ml_slots_grow(memlane_arena *a)
@@ -89,21 +111,24 @@ static int ml_slots_grow(memlane_arena *a)
 		if (rc)
 			return rc;
 	}
-	uint64_t limit = a->stubs_reserved / sizeof(struct ml_stub);
-	if (limit > ML_NIL - 1)
-		limit = ML_NIL - 1;
+	uint64_t limit = a->slots_max;
 	if (a->slots_cap >= limit)
 		return ml_err(MEMLANE_ENOMEM, "handle table full (%u slots)", a->slots_cap);
 	uint64_t want = a->slots_cap ? (uint64_t)a->slots_cap * 2 : 1024;
 	if (want > limit)
 		want = limit;
-	size_t page = ml_os_page();
-	size_t have = ml_align_up((size_t)a->slots_cap * sizeof(struct ml_stub), page);
-	size_t need = ml_align_up((size_t)want * sizeof(struct ml_stub), page);
-	if (need > a->stubs_reserved)
-		need = a->stubs_reserved;
-	if (need > have && !ml_os_commit((uint8_t *)a->stubs + have, need - have))
+	size_t have = (size_t)a->slots_cap * sizeof(struct ml_stub), need = (size_t)want * sizeof(struct ml_stub);
+	if (!commit_range(a->stubs, have, need) ||
+	    !commit_range(a->ext, (size_t)a->slots_cap * sizeof(struct ml_stub_ext),
+	                  (size_t)want * sizeof(struct ml_stub_ext)))
 		return ml_err(MEMLANE_ENOMEM, "out of memory growing the handle table to %" PRIu64 " slots", want);
+	if (need >= ML_SLOTS_HUGE_FROM && have < ML_SLOTS_HUGE_FROM) {
+		/* memlane_get reads a large table at random: huge pages
+		 * spare it a TLB miss on top of the cache miss. A small
+		 * table stays in small pages, where a 2 MiB page would be
+		 * mostly empty resident memory. */
+		ml_os_hint_huge(a->stubs, ext_offset(a->slots_max));
+	}
 	a->slots_cap = (uint32_t)want;
 	return 0;
 }
@@ -123,7 +148,14 @@ int ml_slot_alloc(memlane_arena *a, uint32_t *idx)
 		ML_PUBLISH(s->referenced, 0);
 		ML_PUBLISH(s->dirty, 0);
 		ML_PUBLISH(s->kind, 0); /* in the word memlane_get loads whole */
-		memset(&s->size, 0, sizeof(*s) - offsetof(struct ml_stub, size));
+		s->szc = 0;
+		memset(&s->birth, 0, sizeof(*s) - offsetof(struct ml_stub, birth));
+		/* Only an arena with a store writes record numbers; a blob's
+		 * extent is written whenever it becomes one. */
+		if (a->store) {
+			struct ml_stub_ext *x = ml_ext(a, s);
+			x->seq = x->ckpt_seq = 0;
+		}
 	} else {
 		if (a->nslots == a->slots_cap) {
 			int rc = ml_slots_grow(a);
@@ -160,7 +192,8 @@ void ml_slots_fini(memlane_arena *a)
 {
 	ml_os_unmap(a->stubs, a->stubs_reserved);
 	a->stubs = NULL;
-	a->stubs_reserved = 0;
+	a->ext = NULL;
+	a->stubs_reserved = a->slots_max = 0;
 	a->nslots = a->slots_cap = 0;
 	a->free_slot = ML_NIL;
 }

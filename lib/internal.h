@@ -46,7 +46,9 @@ enum ml_kind { ML_KIND_NONE = 0, ML_KIND_BLOCK = 1, ML_KIND_BLOB = 2 };
 /* Internal stub flags, above the public MEMLANE_* allocation flags. */
 #define ML_FLAG_PUBLIC_MASK (MEMLANE_ZERO | MEMLANE_FAST | MEMLANE_SLOW | MEMLANE_NOSPILL | MEMLANE_COLD)
 
-/* One slot of the handle table: where an object's bytes are.
+/* One slot of the handle table: where an object's bytes are. 48 bytes,
+ * every one of them paid per live object: what only some objects need
+ * (store records, a blob's extent) lives in the slot's ml_stub_ext.
  *
  * The first 16 bytes are what memlane_get reads without the lock (see
  * ml_get_unlocked): off, gen, state and the two flags it needs set.
@@ -66,18 +68,39 @@ struct ml_stub {
 		};
 		uint64_t word; /* the five above as one, for ml_get_unlocked's single load */
 	};
-	uint64_t size;      /* object bytes */
-	uint64_t cap;       /* bytes reserved for it: class size or blob extent */
+	/* Three fields in one word. Code that writes cls or align_log2
+	 * writes the whole word (szc, with ML_SZC), never the bit-field
+	 * alone: a narrow store followed by the wide load that reads size
+	 * stalls store forwarding, which cost the allocation path 10 %. */
+	union {
+		struct {
+			uint64_t size : 50;      /* object bytes (at most ML_SIZE_LIMIT) */
+			uint64_t cls : 7;        /* size class (FastLane blocks, SlowLane blocks) */
+			uint64_t align_log2 : 7;
+		};
+		uint64_t szc;
+	};
 	uint64_t birth;     /* arena tick at allocation (promotion age) */
 	uint32_t tag;
 	uint32_t prev, next; /* links in the lane list the object is on */
 	uint16_t pins;
-	uint8_t align_log2;
 	uint8_t flags;  /* MEMLANE_ZERO / NOSPILL / COLD as allocated */
-	uint8_t cls;    /* size class (FastLane blocks, SlowLane blocks) */
 	uint8_t picked; /* chosen as a victim by the eviction in progress */
-	uint64_t seq;       /* latest store record of this object; 0: none */
-	uint64_t ckpt_seq;  /* the record the last checkpoint's handle table names; 0: none */
+};
+
+/* ml_stub.szc for @size bytes of class @cls at alignment 2^@align_log2. */
+#define ML_SZC(size, cls, align_log2) \
+	((uint64_t)(size) | (uint64_t)(cls) << 50 | (uint64_t)(align_log2) << 57)
+
+_Static_assert(sizeof(struct ml_stub) == 48, "a stub is 48 bytes: every live object pays for each one");
+
+/* The rest of a slot, in a table of its own beside the stubs: touched
+ * only for objects in the store and for blobs, so an arena without a
+ * store and with small objects never makes these pages resident. */
+struct ml_stub_ext {
+	uint64_t seq;      /* latest store record of this object; 0: none */
+	uint64_t ckpt_seq; /* the record the last checkpoint's handle table names; 0: none */
+	uint64_t cap;      /* a blob's extent (other objects: their class size) */
 };
 
 /* Store a field that memlane_get may read without the lock (a stub's
@@ -206,7 +229,9 @@ struct memlane_arena {
 	uint32_t id;
 
 	struct ml_stub *stubs;   /* a reserved mapping: never moves, so readers need no lock */
-	size_t stubs_reserved;   /* bytes of address space reserved for it */
+	struct ml_stub_ext *ext; /* in the same reservation, after room for every stub */
+	size_t stubs_reserved;   /* bytes of address space reserved for both */
+	size_t slots_max;        /* slots the reservation has room for */
 	uint32_t nslots, slots_cap;
 	uint32_t free_slot;
 	uint64_t retired_slots;
@@ -292,6 +317,19 @@ static inline uint32_t ml_stub_index(const memlane_arena *a, const struct ml_stu
 	return (uint32_t)(s - a->stubs);
 }
 
+/* The part of @s's slot that lives in the side table. */
+static inline struct ml_stub_ext *ml_ext(const memlane_arena *a, const struct ml_stub *s)
+{
+	return &a->ext[s - a->stubs];
+}
+
+/* Bytes reserved for a resident object: its block's class size, or a
+ * blob's extent. */
+static inline size_t ml_stub_cap(const memlane_arena *a, const struct ml_stub *s)
+{
+	return s->kind == ML_KIND_BLOB ? ml_ext(a, s)->cap : ml_class_size(s->cls);
+}
+
 static inline size_t ml_stub_align(const struct ml_stub *s)
 {
 	return (size_t)1 << s->align_log2;
@@ -303,6 +341,12 @@ static inline struct ml_list *ml_stub_list(memlane_arena *a, const struct ml_stu
 	if (s->state == MEMLANE_STATE_SLOW)
 		return &a->slowlist;
 	return (s->flags & MEMLANE_COLD) ? &a->cold : &a->young;
+}
+
+/* Where @s is now, as the lanes handed it out. */
+static inline struct ml_place ml_stub_place(const memlane_arena *a, const struct ml_stub *s)
+{
+	return (struct ml_place){s->state, s->kind, (uint8_t)s->cls, s->off, ml_stub_cap(a, s)};
 }
 
 static inline uint8_t *ml_stub_ptr(memlane_arena *a, const struct ml_stub *s)
@@ -325,7 +369,7 @@ ML_HIDDEN void ml_slow_fini(memlane_arena *a);
 ML_HIDDEN size_t ml_slow_max_object(const memlane_arena *a);
 ML_HIDDEN bool ml_slow_fits_empty(const memlane_arena *a, size_t size, size_t align);
 ML_HIDDEN int ml_slow_alloc(memlane_arena *a, size_t size, size_t align, bool use_margin, struct ml_place *p);
-ML_HIDDEN void ml_slow_free(memlane_arena *a, const struct ml_stub *s);
+ML_HIDDEN void ml_slow_free(memlane_arena *a, const struct ml_place *p);
 ML_HIDDEN void ml_slow_blob_trim(memlane_arena *a, struct ml_stub *s, size_t size);
 ML_HIDDEN size_t ml_slow_hole_bytes(const memlane_arena *a);
 ML_HIDDEN size_t ml_slow_reclaimable(const memlane_arena *a);

@@ -23,8 +23,9 @@ void ml_stub_set_place(memlane_arena *a, struct ml_stub *s, const struct ml_plac
 {
 	ML_PUBLISH(s->state, ML_STATE_MOVING);
 	ML_PUBLISH(s->kind, p->kind);
-	s->cls = p->cls;
-	s->cap = p->cap;
+	s->szc = ML_SZC(s->size, p->cls, s->align_log2);
+	if (p->kind == ML_KIND_BLOB)
+		ml_ext(a, s)->cap = p->cap;
 	ML_PUBLISH(s->off, p->off);
 	ML_PUBLISH(s->state, p->state);
 	ml_list_push(a, ml_stub_list(a, s), ml_stub_index(a, s));
@@ -42,7 +43,8 @@ void ml_release_place(memlane_arena *a, struct ml_stub *s)
 		ml_fast_free(a, s->off, s->cls);
 	} else {
 		a->slow.used_bytes -= s->size;
-		ml_slow_free(a, s);
+		struct ml_place p = ml_stub_place(a, s);
+		ml_slow_free(a, &p);
 	}
 }
 
@@ -189,10 +191,9 @@ int memlane_alloc_ex(memlane_arena *a, size_t size, const memlane_alloc_opts *op
 		goto out;
 	}
 	struct ml_stub *s = &a->stubs[idx];
-	s->size = size;
+	s->szc = ML_SZC(size, 0, log2_of(align));
 	s->tag = o->tag;
 	s->flags = (uint8_t)(o->flags & (MEMLANE_ZERO | MEMLANE_NOSPILL | MEMLANE_COLD));
-	s->align_log2 = (uint8_t)log2_of(align);
 	s->birth = a->tick;
 	ML_PUBLISH(s->referenced, 1);
 	ML_PUBLISH(s->dirty, 1);
@@ -281,11 +282,12 @@ static void unpin_stub(memlane_arena *a, struct ml_stub *s)
 /* Whether a resize to @n can stay where the object is. */
 static bool fits_in_place(const memlane_arena *a, const struct ml_stub *s, size_t n)
 {
-	if (n > s->cap)
+	size_t cap = ml_stub_cap(a, s);
+	if (n > cap)
 		return false;
 	if (s->state == MEMLANE_STATE_FAST && n >= a->cfg.threshold)
 		return false; /* grown out of the FastLane: the one-way lane takes it */
-	return !(s->cap > 256 && n < s->cap / 4); /* much smaller: move, to give space back */
+	return !(cap > 256 && n < cap / 4); /* much smaller: move, to give space back */
 }
 
 int memlane_realloc(memlane_arena *a, memlane_handle h, size_t n)
@@ -527,7 +529,7 @@ static int copy_object(memlane_arena *a, memlane_handle h, size_t off, void *buf
 	if (off > s->size || len > s->size - off) {
 		rc = ml_err(MEMLANE_ERANGE, "%s: %zu bytes at offset %zu are outside handle 0x%016" PRIx64 " (%" PRIu64
 		                            " bytes)",
-		            what, len, off, h, s->size);
+		            what, len, off, h, (uint64_t)s->size);
 		goto out;
 	}
 	if ((rc = ml_fault_in(a, s, what)) != 0)

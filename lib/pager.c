@@ -102,8 +102,8 @@ static int put_record(MDB_txn *t, memlane_arena *a, struct ml_stub *s, uint64_t 
 	MDB_val key = val_of(k, 16), val = val_of(rec, len);
 	if ((rc = mdb_put(t, st->objects, &key, &val, 0)) != 0)
 		return rc;
-	if (s->seq && s->seq != s->ckpt_seq) {
-		ml_rec_key(k, h, s->seq);
+	if (ml_ext(a, s)->seq && ml_ext(a, s)->seq != ml_ext(a, s)->ckpt_seq) {
+		ml_rec_key(k, h, ml_ext(a, s)->seq);
 		rc = mdb_del(t, st->objects, &key, NULL);
 		if (rc && rc != MDB_NOTFOUND)
 			return rc;
@@ -122,8 +122,8 @@ static int evict_txn(MDB_txn *t, void *p)
 	c->written = 0;
 	for (size_t i = 0; i < c->n; i++) {
 		struct ml_stub *s = &a->stubs[c->idx[i]];
-		if (s->seq && !s->dirty) {
-			c->newseq[i] = s->seq; /* clean: the store copy is good */
+		if (ml_ext(a, s)->seq && !s->dirty) {
+			c->newseq[i] = ml_ext(a, s)->seq; /* clean: the store copy is good */
 			continue;
 		}
 		if ((rc = put_record(t, a, s, seq)) != 0)
@@ -153,7 +153,7 @@ static int evict_batch(memlane_arena *a, const uint32_t *idx, size_t n, const ch
 			ml_release_place(a, s);
 			ML_PUBLISH(s->state, MEMLANE_STATE_SPILLED);
 			ML_PUBLISH(s->kind, (uint8_t)ML_KIND_NONE);
-			s->seq = newseq[i];
+			ml_ext(a, s)->seq = newseq[i];
 			ML_PUBLISH(s->dirty, 0);
 			s->picked = 0;
 			a->spilled++;
@@ -185,7 +185,7 @@ static void take(memlane_arena *a, struct victims *v, uint32_t i)
 {
 	a->stubs[i].picked = 1;
 	v->idx[v->n++] = i;
-	v->bytes += a->stubs[i].cap;
+	v->bytes += ml_stub_cap(a, &a->stubs[i]);
 }
 
 static bool full(const struct victims *v, size_t want)
@@ -326,7 +326,7 @@ static bool record_size_differs(memlane_arena *a, const struct ml_stub *s, memla
 	if (mdb_txn_begin(a->store->env, NULL, MDB_RDONLY, &t) != 0)
 		return false;
 	uint8_t k[16];
-	ml_rec_key(k, h, s->seq);
+	ml_rec_key(k, h, ml_ext(a, s)->seq);
 	MDB_val key = val_of(k, 16), val;
 	struct ml_rec_info info;
 	/* A read that fails tells nothing (not damage); a missing record
@@ -339,7 +339,7 @@ static bool record_size_differs(memlane_arena *a, const struct ml_stub *s, memla
 		ml_err(MEMLANE_ECORRUPT,
 		       "%s: handle 0x%016" PRIx64 ": the handle table in '%s' says %" PRIu64 " bytes, which its record "
 		       "(seq %" PRIu64 ") does not hold: the table or the record is damaged",
-		       what, h, a->store->dir, s->size, s->seq);
+		       what, h, a->store->dir, (uint64_t)s->size, ml_ext(a, s)->seq);
 	return differs;
 }
 
@@ -362,12 +362,12 @@ int ml_fault_in(memlane_arena *a, struct ml_stub *s, const char *what)
 	if ((rc = ml_store_read_begin(a->store, &t, what)) != 0)
 		goto undo;
 	uint8_t k[16];
-	ml_rec_key(k, h, s->seq);
+	ml_rec_key(k, h, ml_ext(a, s)->seq);
 	MDB_val key = val_of(k, 16), val;
 	int e = mdb_get(t, a->store->objects, &key, &val);
 	if (e == MDB_NOTFOUND) {
 		rc = ml_err(MEMLANE_ECORRUPT, "%s: handle 0x%016" PRIx64 ": its record (seq %" PRIu64 ") is missing from '%s'",
-		            what, h, s->seq, a->store->dir);
+		            what, h, ml_ext(a, s)->seq, a->store->dir);
 		goto undo;
 	}
 	if (e) {
@@ -378,12 +378,12 @@ int ml_fault_in(memlane_arena *a, struct ml_stub *s, const char *what)
 	e = ml_rec_decode_tls(val.mv_data, val.mv_size, a->slow.base + p.off, s->size, why, sizeof(why));
 	if (e == -2) {
 		rc = ml_err(MEMLANE_ENOMEM, "%s: handle 0x%016" PRIx64 ": out of memory decoding its record (seq %" PRIu64
-		                            ") in '%s': %s", what, h, s->seq, a->store->dir, why);
+		                            ") in '%s': %s", what, h, ml_ext(a, s)->seq, a->store->dir, why);
 		goto undo;
 	}
 	if (e) {
 		rc = ml_err(MEMLANE_ECORRUPT, "%s: handle 0x%016" PRIx64 ": record (seq %" PRIu64 ") in '%s' is damaged: %s",
-		            what, h, s->seq, a->store->dir, why);
+		            what, h, ml_ext(a, s)->seq, a->store->dir, why);
 		goto undo;
 	}
 	mdb_txn_abort(t);
@@ -397,16 +397,7 @@ int ml_fault_in(memlane_arena *a, struct ml_stub *s, const char *what)
 undo:
 	if (t)
 		mdb_txn_abort(t);
-	{
-		/* Give the place back through a stand-in stub. */
-		struct ml_stub tmp = {0};
-		tmp.kind = p.kind;
-		tmp.cls = p.cls;
-		tmp.off = p.off;
-		tmp.cap = p.cap;
-		tmp.state = MEMLANE_STATE_SLOW;
-		ml_slow_free(a, &tmp);
-	}
+	ml_slow_free(a, &p);
 	return rc;
 }
 
@@ -422,10 +413,10 @@ void ml_pager_forget(memlane_arena *a, struct ml_stub *s)
 		return;
 	memlane_handle h = ml_handle_make(a, ml_stub_index(a, s));
 	/* memlane_free reserved room for both. */
-	if (s->seq && s->seq != s->ckpt_seq)
-		ml_store_dead_add(a->store, h, s->seq, false);
-	if (s->ckpt_seq)
-		ml_store_dead_add(a->store, h, s->ckpt_seq, true);
+	if (ml_ext(a, s)->seq && ml_ext(a, s)->seq != ml_ext(a, s)->ckpt_seq)
+		ml_store_dead_add(a->store, h, ml_ext(a, s)->seq, false);
+	if (ml_ext(a, s)->ckpt_seq)
+		ml_store_dead_add(a->store, h, ml_ext(a, s)->ckpt_seq, true);
 }
 
 /* ---- checkpoint ------------------------------------------------------------ */
@@ -522,21 +513,21 @@ static int ckpt_txn(MDB_txn *t, void *p)
 		struct ml_stub *s = &a->stubs[i];
 		if (s->state == MEMLANE_STATE_INVALID)
 			continue;
-		uint64_t f = s->seq;
-		if (s->state != MEMLANE_STATE_SPILLED && (s->dirty || !s->seq)) {
+		uint64_t f = ml_ext(a, s)->seq;
+		if (s->state != MEMLANE_STATE_SPILLED && (s->dirty || !ml_ext(a, s)->seq)) {
 			if ((rc = put_record(t, a, s, seq)) != 0)
 				break;
 			f = seq++;
 			c->written++;
 		}
 		c->final_seq[i] = f;
-		if (f == s->ckpt_seq)
+		if (f == ml_ext(a, s)->ckpt_seq)
 			continue;
 		if ((rc = put_table_entry(t, a, s, f)) != 0)
 			break;
-		if (s->ckpt_seq) {
+		if (ml_ext(a, s)->ckpt_seq) {
 			uint8_t k[16];
-			ml_rec_key(k, ml_handle_make(a, i), s->ckpt_seq);
+			ml_rec_key(k, ml_handle_make(a, i), ml_ext(a, s)->ckpt_seq);
 			MDB_val key = val_of(k, 16);
 			rc = mdb_del(t, st->objects, &key, NULL);
 			if (rc == MDB_NOTFOUND)
@@ -576,7 +567,7 @@ int ml_pager_checkpoint(memlane_arena *a)
 			struct ml_stub *s = &a->stubs[i];
 			if (s->state == MEMLANE_STATE_INVALID)
 				continue;
-			s->seq = s->ckpt_seq = c.final_seq[i];
+			ml_ext(a, s)->seq = ml_ext(a, s)->ckpt_seq = c.final_seq[i];
 			/* A pinned object may be written through its pointer
 			 * after this: it stays dirty. */
 			ML_PUBLISH(s->dirty, (uint8_t)(s->pins != 0));
@@ -784,11 +775,10 @@ static int restore_table(memlane_arena *a, MDB_txn *t)
 			break;
 		}
 		struct ml_stub *s = &a->stubs[idx];
-		s->seq = s->ckpt_seq = te.seq;
-		s->size = te.size;
+		ml_ext(a, s)->seq = ml_ext(a, s)->ckpt_seq = te.seq;
+		s->szc = ML_SZC(te.size, 0, te.align_log2);
 		s->tag = te.tag;
 		s->flags = te.flags;
-		s->align_log2 = te.align_log2;
 		s->state = MEMLANE_STATE_SPILLED;
 		s->prev = s->next = ML_NIL;
 		a->objects++;
@@ -856,7 +846,7 @@ static int gc_txn(MDB_txn *t, void *p)
 		if (key.mv_size == 16)
 			ml_rec_key_parse(key.mv_data, &h, &seq);
 		struct ml_stub *s = key.mv_size == 16 ? ml_lookup(a, h) : NULL;
-		if (s && s->ckpt_seq == seq) {
+		if (s && ml_ext(a, s)->ckpt_seq == seq) {
 			if (seq > max_seq)
 				max_seq = seq;
 			continue;

@@ -66,7 +66,7 @@ size_t ml_promote_oldest(memlane_arena *a, size_t want_bytes)
 		uint32_t i = lists[l]->head;
 		while (i != ML_NIL && freed < want_bytes) {
 			uint32_t next = a->stubs[i].next;
-			size_t cap = a->stubs[i].cap;
+			size_t cap = ml_stub_cap(a, &a->stubs[i]);
 			if (!a->stubs[i].pins) {
 				if (ml_promote(a, &a->stubs[i], true) != 0)
 					return freed;

@@ -415,7 +415,9 @@ int ml_slow_alloc(memlane_arena *a, size_t size, size_t align, bool use_margin, 
 	return blob_alloc(a, size, align, use_margin, p);
 }
 
-void ml_slow_free(memlane_arena *a, const struct ml_stub *s)
+/* Give back the place @s names (from the lane's own alloc: its
+ * offset, kind, class and extent). */
+void ml_slow_free(memlane_arena *a, const struct ml_place *s)
 {
 	struct ml_slow *sl = &a->slow;
 	if (s->kind == ML_KIND_BLOCK) {
@@ -438,11 +440,12 @@ void ml_slow_blob_trim(memlane_arena *a, struct ml_stub *s, size_t size)
 {
 	struct ml_slow *sl = &a->slow;
 	size_t len = blob_len(size);
-	if (s->kind != ML_KIND_BLOB || len >= s->cap)
+	if (s->kind != ML_KIND_BLOB || len >= ml_ext(a, s)->cap)
 		return;
-	sl->blob_reserved -= s->cap - len;
-	ml_slow_hole_insert(a, s->off + len, s->cap - len);
-	s->cap = len;
+	size_t cap = ml_ext(a, s)->cap;
+	sl->blob_reserved -= cap - len;
+	ml_slow_hole_insert(a, s->off + len, cap - len);
+	ml_ext(a, s)->cap = len;
 }
 
 /* Bytes compaction could win back: blob holes, empty slabs, and the
