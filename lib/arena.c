@@ -68,11 +68,11 @@ static void *policy_thread(void *arg)
 		uint64_t ns = (uint64_t)ts.tv_nsec + a->cfg.policy_check_interval_ms * 1000000u;
 		ts.tv_sec += (time_t)(ns / 1000000000u);
 		ts.tv_nsec = (long)(ns % 1000000000u);
-		int rc = 0;
 		/* Woken early by a foreground call past the usage threshold
 		 * (a->policy_wanted), or when the period is over. */
-		while (!a->stopping && !a->policy_wanted && rc != ETIMEDOUT)
-			rc = pthread_cond_timedwait(&a->wake, &a->lock, &ts);
+		bool in_time = true;
+		while (!a->stopping && !a->policy_wanted && in_time)
+			in_time = ml_wake_wait(a, &ts);
 		a->policy_wanted = false;
 		while (!a->stopping && ml_maintain_locked(a, ML_POLICY_BATCH_BYTES)) {
 			/* More to evict: let the other threads in first. */
@@ -87,14 +87,8 @@ static void *policy_thread(void *arg)
 
 static int start_thread(memlane_arena *a)
 {
-	pthread_condattr_t ca;
-	if (pthread_condattr_init(&ca) || pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) ||
-	    pthread_cond_init(&a->wake, &ca))
-		return ml_err(MEMLANE_ENOMEM, "cannot create the policy thread's condition variable");
-	pthread_condattr_destroy(&ca);
 	int e = pthread_create(&a->thread, NULL, policy_thread, a);
 	if (e) {
-		pthread_cond_destroy(&a->wake);
 		return ml_err(MEMLANE_ENOMEM, "cannot start the policy thread: %s", strerror(e));
 	}
 	a->thread_running = true;
@@ -107,10 +101,9 @@ static void stop_thread(memlane_arena *a)
 		return;
 	ml_lock(a);
 	a->stopping = true;
-	pthread_cond_signal(&a->wake);
+	ml_wake_signal(a);
 	ml_unlock(a);
 	pthread_join(a->thread, NULL);
-	pthread_cond_destroy(&a->wake);
 	a->thread_running = false;
 }
 
@@ -126,7 +119,6 @@ static void arena_free(memlane_arena *a)
 	ml_slots_fini(a);
 	ml_roots_fini(a);
 	ml_arena_id_release(a->id);
-	pthread_mutex_destroy(&a->lock);
 	free(a);
 }
 
@@ -158,7 +150,8 @@ int memlane_open(memlane_arena **out, const char *spill_dir, const memlane_confi
 	memlane_arena *a = calloc(1, sizeof(*a));
 	if (!a)
 		return ml_err(MEMLANE_ENOMEM, "memlane_open: out of memory");
-	pthread_mutex_init(&a->lock, NULL);
+	atomic_init(&a->lock.word, 0);
+	atomic_init(&a->wake_seq, 0);
 	a->cfg = eff;
 	a->id = ml_arena_id_next();
 	if (a->id == 0) {

@@ -95,6 +95,11 @@ int memlane_debug_dump(memlane_arena *a, FILE *f)
 			map_add(sm, a->slow.size, s->off, ml_stub_cap(a, s), s->pins > 0);
 	}
 	fprintf(f, "memlane arena %u: %" PRIu64 " objects, tick %" PRIu64 "\n", a->id, a->objects, a->tick);
+	int usable = ml_bias_usable();
+	fprintf(f, "lock: bias %s, %s now, %" PRIu64 " withdrawn\n",
+	        usable > 0 ? "available" : usable < 0 ? "unavailable" : "not tried yet",
+	        atomic_load_explicit(&a->bias, memory_order_relaxed) ? "biased to one thread" : "not biased",
+	        a->ctr_bias_revoked);
 	fprintf(f, "map: 64 cells a lane; '#' used, '+' partly used, '_' hole, '.' free, 'P' pinned\n");
 	map_print(f, "FastLane", fm, a->fast.size, fast_in_region, a);
 	fprintf(f, "          %s mapped, top %s, %s in objects, %s in holes (%.1f%% fragmented)\n",

@@ -2,12 +2,13 @@
  * subsystems call on each other. Never installed; every function here
  * is hidden from the shared library (-fvisibility=hidden).
  *
- * Locking: one mutex per arena (a->lock) guards every field below. All
+ * Locking: one lock per arena (a->lock, lock.c) guards every field below. All
  * ml_* functions expect it held unless their comment says otherwise. */
 #ifndef MEMLANE_INTERNAL_H
 #define MEMLANE_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -223,8 +224,24 @@ struct ml_store {
 
 typedef int (*ml_txn_fn)(MDB_txn *t, void *ctx);
 
+/* The arena lock (lock.c): 0 free, 1 held, 2 held with sleepers. */
+struct ml_mutex {
+	_Atomic uint32_t word;
+};
+
+/* A thread that may hold arena locks by bias (lock.c). */
+struct memlane_arena;
+struct ml_owner {
+	_Atomic(struct memlane_arena *) in; /* the arena it is inside by bias, or NULL */
+	struct ml_owner *next_free;
+};
+
 struct memlane_arena {
-	pthread_mutex_t lock;
+	struct ml_mutex lock;
+	_Atomic(struct ml_owner *) bias; /* the thread the lock is biased to, or NULL */
+	const char *streak_mark;         /* the thread that took the mutex last (lock.c) */
+	uint32_t streak;                 /* how many times in a row */
+	uint64_t ctr_bias_revoked;       /* biases withdrawn */
 	memlane_config cfg;
 	uint32_t id;
 
@@ -256,7 +273,7 @@ struct memlane_arena {
 	uint32_t clock_hand;    /* the pager's CLOCK position in slowlist (ML_NIL: head) */
 
 	pthread_t thread;
-	pthread_cond_t wake;
+	_Atomic uint32_t wake_seq; /* bumped to wake the policy thread (ml_wake_signal) */
 	bool thread_running;
 	bool stopping;
 	bool policy_wanted; /* a foreground call asks the thread to run now */
@@ -434,14 +451,42 @@ ML_HIDDEN int ml_pager_checkpoint(memlane_arena *a);
 ML_HIDDEN void ml_roots_fini(memlane_arena *a);
 ML_HIDDEN int ml_root_add(memlane_arena *a, const char *name, memlane_handle h);
 
+/* ---- lock.c ---- */
+ML_HIDDEN void ml_lock_slow(memlane_arena *a);
+ML_HIDDEN void ml_mutex_wake(struct ml_mutex *m);
+ML_HIDDEN int ml_bias_usable(void);
+ML_HIDDEN extern __thread struct ml_owner *ml_tls_owner __attribute__((tls_model("initial-exec")));
+struct timespec;
+ML_HIDDEN bool ml_wake_wait(memlane_arena *a, const struct timespec *until);
+ML_HIDDEN void ml_wake_signal(memlane_arena *a);
+
+/* Take @a's lock: by bias, with two plain stores and a load, when the
+ * arena is biased to this thread; else by the mutex (lock.c explains).
+ * The signal fence keeps the compiler from moving the load of a->bias
+ * above the store to o->in; the processor's reordering of the two is
+ * what a revoker's membarrier covers. */
 static inline void ml_lock(memlane_arena *a)
 {
-	pthread_mutex_lock(&a->lock);
+	struct ml_owner *o = ml_tls_owner;
+	if (o && atomic_load_explicit(&a->bias, memory_order_relaxed) == o) {
+		atomic_store_explicit(&o->in, a, memory_order_relaxed);
+		atomic_signal_fence(memory_order_seq_cst);
+		if (atomic_load_explicit(&a->bias, memory_order_relaxed) == o)
+			return;
+		atomic_store_explicit(&o->in, NULL, memory_order_release);
+	}
+	ml_lock_slow(a);
 }
 
 static inline void ml_unlock(memlane_arena *a)
 {
-	pthread_mutex_unlock(&a->lock);
+	struct ml_owner *o = ml_tls_owner;
+	if (o && atomic_load_explicit(&o->in, memory_order_relaxed) == a) {
+		atomic_store_explicit(&o->in, NULL, memory_order_release);
+		return;
+	}
+	if (atomic_exchange_explicit(&a->lock.word, 0, memory_order_release) == 2)
+		ml_mutex_wake(&a->lock);
 }
 
 #endif /* MEMLANE_INTERNAL_H */

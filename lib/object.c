@@ -97,7 +97,7 @@ static int place_slow(memlane_arena *a, size_t size, size_t align, struct ml_pla
 	 * otherwise). */
 	if (rc == 0 && a->thread_running && !a->policy_wanted && ml_pager_over_threshold(a)) {
 		a->policy_wanted = true;
-		pthread_cond_signal(&a->wake);
+		ml_wake_signal(a);
 	}
 	return rc;
 }

@@ -12,7 +12,7 @@
 #   clang    clang --enable-werror: make check
 #   asan     gcc --enable-sanitizers (ASan+UBSan): make check
 #   tsan     --enable-tsan: make check TESTS="test_threads test_pager_threads
-#            test_stress"
+#            test_stress test_lock"
 #   fuzz     clang --enable-fuzzing: every libFuzzer harness once over its
 #            seed corpus (make check in tests/fuzz), then each fuzzing for
 #            $FUZZ_TIME seconds (default 60; two at a time on two CPUs) on
@@ -362,7 +362,7 @@ if [[ -z $tsan_cc ]]; then
 else
 	echo "ThreadSanitizer: $tsan_cc${tsan_run[*]:+, run under: ${tsan_run[*]}}"
 	if configure_in tsan CC="$tsan_cc" --enable-tsan && build_in tsan; then
-		check_in tsan check "${tsan_run[@]}" make -j"$jobs" -C tests check TESTS="test_threads test_pager_threads test_stress" || true
+		check_in tsan check "${tsan_run[@]}" make -j"$jobs" -C tests check TESTS="test_threads test_pager_threads test_stress test_lock" || true
 	fi
 fi
 
