@@ -24,7 +24,7 @@
  * pays nothing, and a change of thread costs one system call (a few
  * microseconds), at most once per ML_BIAS_STREAK acquisitions.
  *
- * Without membarrier (old kernels, seccomp, valgrind) and under
+ * Without membarrier (old kernels, a seccomp filter) and under
  * ThreadSanitizer (which cannot see membarrier's ordering) the bias is
  * never granted, and the mutex alone is used. */
 #include <errno.h>
