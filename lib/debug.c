@@ -97,7 +97,7 @@ int memlane_debug_dump(memlane_arena *a, FILE *f)
 	fprintf(f, "memlane arena %u: %" PRIu64 " objects, tick %" PRIu64 "\n", a->id, a->objects, a->tick);
 	int usable = ml_bias_usable();
 	fprintf(f, "lock: bias %s, %s now, %" PRIu64 " withdrawn\n",
-	        usable > 0 ? "available" : usable < 0 ? "unavailable" : "not tried yet",
+	        usable > 0 ? "available" : "unavailable",
 	        atomic_load_explicit(&a->bias, memory_order_relaxed) ? "biased to one thread" : "not biased",
 	        a->ctr_bias_revoked);
 	fprintf(f, "map: 64 cells a lane; '#' used, '+' partly used, '_' hole, '.' free, 'P' pinned\n");

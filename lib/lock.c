@@ -96,9 +96,9 @@ ML_HIDDEN __thread struct ml_owner *ml_tls_owner __attribute__((tls_model("initi
  * allocating anything. */
 static __thread char tls_thread_mark __attribute__((tls_model("initial-exec")));
 
-/* Whether biasing works in this process: 0 not known yet, 1 yes, -1 no. */
+/* Whether biasing works in this process: 1 yes, -1 no (0 only before
+ * the library's constructor ran). */
 static _Atomic int bias_usable;
-static pthread_once_t bias_once = PTHREAD_ONCE_INIT;
 static pthread_key_t owner_key;
 /* Records of threads that exited, for reuse. Never freed: a revoker
  * may still read a record whose thread is gone (its in is NULL). */
@@ -125,7 +125,11 @@ static void owner_release(void *p)
 #define ML_BIAS_BUILD 1
 #endif
 
-static void bias_setup(void)
+/* Run once per process, at load: registering for membarrier costs a
+ * few microseconds while the process has one thread, but a full RCU
+ * grace period (milliseconds) once it has more, so it is done before
+ * the program starts any (or, when the library is opened later, once). */
+__attribute__((constructor)) static void bias_setup(void)
 {
 	int ok = ML_BIAS_BUILD && getenv("MEMLANE_NO_BIAS") == NULL &&
 	         syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0 &&
@@ -182,18 +186,15 @@ static void bias_consider(memlane_arena *a)
 	if (++a->streak < ML_BIAS_STREAK)
 		return;
 	a->streak = 0;
-	if (atomic_load(&bias_usable) == 0)
-		pthread_once(&bias_once, bias_setup);
-	if (atomic_load(&bias_usable) < 0)
+	if (atomic_load(&bias_usable) <= 0)
 		return;
 	struct ml_owner *o = owner_self();
 	if (o)
 		atomic_store_explicit(&a->bias, o, memory_order_relaxed);
 }
 
-/* For memlane_debug_dump: whether biasing works here (1), does not
- * (-1: no membarrier, a ThreadSanitizer build, or MEMLANE_NO_BIAS), or
- * was not tried yet (0: no thread made a streak). */
+/* For memlane_debug_dump: whether biasing works here (1) or not (-1:
+ * no membarrier, a ThreadSanitizer build, or MEMLANE_NO_BIAS). */
 int ml_bias_usable(void)
 {
 	return atomic_load(&bias_usable);
