@@ -166,6 +166,50 @@ static unsigned log2_of(size_t v)
 	return 63u - (unsigned)__builtin_clzll((unsigned long long)v);
 }
 
+/* The common allocation, straight through: a FastLane block for a
+ * plain object, in a slot from the free list. Everything else (a new
+ * slot, flags, a full lane) takes the general path below. Writes the
+ * stub with whole-word stores; the slot was free, so no reader can hold
+ * a handle of its new generation yet, and the offset goes out before
+ * the word that makes the object live. Returns false, changing nothing,
+ * when the general path must do it. */
+static inline bool alloc_fast(memlane_arena *a, size_t size, uint32_t tag, memlane_handle *out)
+{
+	uint32_t idx = a->free_slot;
+	struct ml_place p;
+	if (size >= a->cfg.threshold || idx == ML_NIL || ml_fast_alloc(a, size, ML_MIN_ALIGN, &p) != 0)
+		return false;
+	struct ml_stub *s = &a->stubs[idx];
+	a->free_slot = (uint32_t)s->off;
+	s->szc = ML_SZC(size, p.cls, 4);
+	s->birth = a->tick;
+	s->tag = tag;
+	s->pins = 0;
+	s->flags = 0;
+	s->picked = 0;
+	if (a->store) {
+		struct ml_stub_ext *x = ml_ext(a, s);
+		x->seq = x->ckpt_seq = 0;
+	}
+	/* At the tail of the young list (ml_list_push, inline). */
+	struct ml_list *l = &a->young;
+	s->next = ML_NIL;
+	s->prev = l->tail;
+	if (l->tail != ML_NIL)
+		a->stubs[l->tail].next = idx;
+	else
+		l->head = idx;
+	l->tail = idx;
+	l->count++;
+	ML_PUBLISH(s->off, p.off);
+	ML_PUBLISH(s->word, ML_WORD(s->gen, MEMLANE_STATE_FAST, 1));
+	a->fast.used_bytes += size;
+	a->objects++;
+	a->ctr.allocs++;
+	*out = ml_handle_make(a, idx);
+	return true;
+}
+
 int memlane_alloc_ex(memlane_arena *a, size_t size, const memlane_alloc_opts *opts, memlane_handle *out)
 {
 	static const memlane_alloc_opts defaults = {0, 0, 0};
@@ -180,6 +224,10 @@ int memlane_alloc_ex(memlane_arena *a, size_t size, const memlane_alloc_opts *op
 		return ml_err(MEMLANE_ETOOBIG, "memlane_alloc: %zu bytes is beyond any lane", size);
 
 	ml_lock(a);
+	if (o->flags == 0 && align == ML_MIN_ALIGN && alloc_fast(a, size, o->tag, out)) {
+		ml_unlock(a);
+		return 0;
+	}
 	uint32_t idx;
 	struct ml_place p;
 	rc = ml_slot_alloc(a, &idx);
@@ -233,12 +281,42 @@ static int lookup(memlane_arena *a, memlane_handle h, const char *what, struct m
 	return 0;
 }
 
+/* The common free, straight through: an unpinned FastLane object of
+ * an arena without a store (which has records to forget). The slot's
+ * generation and state change in one store. Returns false, changing
+ * nothing, when the general path must do it. */
+static inline bool free_fast(memlane_arena *a, memlane_handle h)
+{
+	struct ml_stub *s = ml_lookup(a, h);
+	if (!s || s->state != MEMLANE_STATE_FAST || s->pins || a->store)
+		return false;
+	uint32_t idx = (uint32_t)h;
+	ml_list_remove(a, (s->flags & MEMLANE_COLD) ? &a->cold : &a->young, idx);
+	a->fast.used_bytes -= s->size;
+	ml_fast_free(a, s->off, s->cls);
+	uint32_t gen = s->gen + 1;
+	ML_PUBLISH(s->word, (uint64_t)gen | (uint64_t)MEMLANE_STATE_INVALID << 32);
+	if (gen >= ML_GEN_MAX) {
+		a->retired_slots++; /* as ml_slot_free: never reused */
+	} else {
+		ML_PUBLISH(s->off, (uint64_t)a->free_slot);
+		a->free_slot = idx;
+	}
+	a->objects--;
+	a->ctr.frees++;
+	return true;
+}
+
 int memlane_free(memlane_arena *a, memlane_handle h)
 {
 	if (!a)
 		return ml_err(MEMLANE_EINVAL, "memlane_free: arena is NULL");
 	struct ml_stub *s;
 	ml_lock(a);
+	if (free_fast(a, h)) {
+		ml_unlock(a);
+		return 0;
+	}
 	int rc = lookup(a, h, "memlane_free", &s);
 	if (rc)
 		goto out;
