@@ -118,6 +118,8 @@ static void arena_free(memlane_arena *a)
 	ml_slow_fini(a);
 	ml_slots_fini(a);
 	ml_roots_fini(a);
+	ml_fifo_fini(&a->young);
+	ml_fifo_fini(&a->cold);
 	ml_arena_id_release(a->id);
 	free(a);
 }
@@ -160,7 +162,7 @@ int memlane_open(memlane_arena **out, const char *spill_dir, const memlane_confi
 		goto fail;
 	}
 	a->free_slot = ML_NIL;
-	a->young = a->cold = a->slowlist = (struct ml_list){ML_NIL, ML_NIL, 0};
+	a->slowlist = (struct ml_list){ML_NIL, ML_NIL, 0};
 	if ((rc = ml_fast_init(a)) != 0 || (rc = ml_slow_init(a)) != 0)
 		goto fail;
 	if (spill_dir && (rc = ml_pager_open(a, spill_dir)) != 0)

@@ -44,16 +44,14 @@ static bool scan_table(const memlane_arena *a, uint64_t count)
 
 /* The next stub after @i (start with ML_NIL) that is on list @l: in
  * table order when @scan, else in list order. @state is the state of
- * the objects on @l, for the scan; the FastLane's two lists are told
- * apart by the COLD flag. */
+ * the objects on @l, for the scan. */
 static inline uint32_t next_on(const memlane_arena *a, const struct ml_list *l, uint8_t state, bool scan, uint32_t i)
 {
 	if (!scan)
 		return i == ML_NIL ? l->head : a->stubs[i].next;
-	bool cold = l == &a->cold;
 	const struct ml_stub *st = a->stubs;
 	for (i = i == ML_NIL ? 0 : i + 1; i < a->nslots; i++)
-		if (st[i].state == state && (state != MEMLANE_STATE_FAST || !!(st[i].flags & MEMLANE_COLD) == cold))
+		if (st[i].state == state)
 			return i;
 	return ML_NIL;
 }
@@ -83,20 +81,28 @@ static void sort_by_off(struct ml_ref *r, struct ml_ref *tmp, size_t n)
 	}
 }
 
-/* Collect the objects of @l (and @l2) sorted by offset. NULL when out of
- * memory: compaction is then skipped, which changes nothing. */
-static struct ml_ref *collect(memlane_arena *a, const struct ml_list *l, const struct ml_list *l2, size_t *n)
+/* The FastLane's objects, sorted by offset: from the table when they
+ * are many (see scan_table), else from the birth-order queues. NULL
+ * when out of memory: compaction is then skipped, which changes
+ * nothing. */
+static struct ml_ref *collect_fast(memlane_arena *a, size_t *n)
 {
-	size_t cnt = l->count + (l2 ? l2->count : 0), k = 0;
+	size_t cnt = a->fast_objects, k = 0;
 	struct ml_ref *r = malloc((cnt ? cnt : 1) * sizeof(*r));
 	if (!r)
 		return NULL;
-	for (const struct ml_list *L = l; L; L = (L == l ? l2 : NULL)) {
-		bool scan = scan_table(a, L->count);
-		for (uint32_t i = next_on(a, L, MEMLANE_STATE_FAST, scan, ML_NIL); i != ML_NIL;
-		     i = next_on(a, L, MEMLANE_STATE_FAST, scan, i))
-			r[k++] = (struct ml_ref){a->stubs[i].off, i};
+	if (scan_table(a, cnt)) {
+		for (uint32_t i = 0; i < a->nslots && k < cnt; i++)
+			if (a->stubs[i].state == MEMLANE_STATE_FAST)
+				r[k++] = (struct ml_ref){a->stubs[i].off, i};
+	} else {
+		const struct ml_fifo *qs[2] = {&a->young, &a->cold};
+		for (int q = 0; q < 2; q++)
+			for (size_t j = qs[q]->head; j < qs[q]->tail && k < cnt; j++)
+				if (ml_fifo_live(a, qs[q]->e[j]))
+					r[k++] = (struct ml_ref){a->stubs[qs[q]->e[j].idx].off, qs[q]->e[j].idx};
 	}
+	cnt = k;
 	struct ml_ref *tmp = malloc((cnt ? cnt : 1) * sizeof(*tmp));
 	if (tmp)
 		sort_by_off(r, tmp, cnt);
@@ -121,7 +127,7 @@ void ml_compact_fast(memlane_arena *a)
 {
 	struct ml_fast *f = &a->fast;
 	size_t n;
-	struct ml_ref *r = collect(a, &a->young, &a->cold, &n);
+	struct ml_ref *r = collect_fast(a, &n);
 	if (!r)
 		return;
 	ml_fast_reset_free_lists(a);

@@ -247,24 +247,3 @@ void ml_list_remove(memlane_arena *a, struct ml_list *l, uint32_t idx)
 	l->count--;
 }
 
-/* Move @idx (on @l) to just after @after, or to the head when @after is
- * ML_NIL. */
-void ml_list_move_after(memlane_arena *a, struct ml_list *l, uint32_t idx, uint32_t after)
-{
-	if (after == idx)
-		return;
-	ml_list_remove(a, l, idx);
-	struct ml_stub *s = &a->stubs[idx];
-	uint32_t next = after == ML_NIL ? l->head : a->stubs[after].next;
-	s->prev = after;
-	s->next = next;
-	if (after == ML_NIL)
-		l->head = idx;
-	else
-		a->stubs[after].next = idx;
-	if (next == ML_NIL)
-		l->tail = idx;
-	else
-		a->stubs[next].prev = idx;
-	l->count++;
-}

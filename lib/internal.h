@@ -119,6 +119,20 @@ struct ml_stub_ext {
 	((uint64_t)(gen) | (uint64_t)(state) << 32 | (uint64_t)1 << 40 | (uint64_t)(dirty) << 48)
 #define ML_WORD_MASK(dirty) (0xffffffffffull | (uint64_t)0xff << 40 | (uint64_t)((dirty) ? 0xff : 0) << 48)
 
+/* FastLane objects in birth order (promote.c): (slot, generation)
+ * pairs appended at allocation. An entry stands for a live object while
+ * its slot still holds that generation in the FastLane; a free, a
+ * promotion or an eviction leaves it dead, to be dropped at the head or
+ * by ml_fifo_reserve. Nothing is unlinked on a free, so freeing touches
+ * no other object's stub. */
+struct ml_fifo_ent {
+	uint32_t idx, gen;
+};
+struct ml_fifo {
+	struct ml_fifo_ent *e; /* entries e[head..tail) */
+	size_t head, tail, cap;
+};
+
 /* An intrusive doubly-linked list of stubs, by slot index. */
 struct ml_list {
 	uint32_t head, tail;
@@ -255,9 +269,10 @@ struct memlane_arena {
 
 	struct ml_fast fast;
 	struct ml_slow slow;
-	struct ml_list young; /* FastLane objects, oldest first */
-	struct ml_list cold;  /* MEMLANE_COLD FastLane objects */
-	struct ml_list slowlist;
+	struct ml_fifo young; /* FastLane objects, oldest first */
+	struct ml_fifo cold;  /* MEMLANE_COLD FastLane objects */
+	uint64_t fast_objects;
+	struct ml_list slowlist; /* SlowLane objects, in the pager's CLOCK order */
 
 	uint64_t tick;
 	uint64_t objects;
@@ -310,7 +325,6 @@ ML_HIDDEN void ml_arena_id_release(uint32_t id);
 ML_HIDDEN int ml_handle_error(memlane_arena *a, memlane_handle h, const char *what);
 ML_HIDDEN void ml_list_push(memlane_arena *a, struct ml_list *l, uint32_t idx);
 ML_HIDDEN void ml_list_remove(memlane_arena *a, struct ml_list *l, uint32_t idx);
-ML_HIDDEN void ml_list_move_after(memlane_arena *a, struct ml_list *l, uint32_t idx, uint32_t after);
 
 static inline memlane_handle ml_handle_make(const memlane_arena *a, uint32_t idx)
 {
@@ -352,12 +366,17 @@ static inline size_t ml_stub_align(const struct ml_stub *s)
 	return (size_t)1 << s->align_log2;
 }
 
-/* The list a resident object is on. */
-static inline struct ml_list *ml_stub_list(memlane_arena *a, const struct ml_stub *s)
+/* Whether @e still stands for a live FastLane object. */
+static inline bool ml_fifo_live(const memlane_arena *a, struct ml_fifo_ent e)
 {
-	if (s->state == MEMLANE_STATE_SLOW)
-		return &a->slowlist;
-	return (s->flags & MEMLANE_COLD) ? &a->cold : &a->young;
+	const struct ml_stub *s = &a->stubs[e.idx];
+	return s->gen == e.gen && s->state == MEMLANE_STATE_FAST;
+}
+
+/* Append (the caller made room with ml_fifo_reserve). */
+static inline void ml_fifo_push(struct ml_fifo *q, uint32_t idx, uint32_t gen)
+{
+	q->e[q->tail++] = (struct ml_fifo_ent){idx, gen};
 }
 
 /* Where @s is now, as the lanes handed it out. */
@@ -407,6 +426,8 @@ ML_HIDDEN void ml_compact_slow(memlane_arena *a);
 ML_HIDDEN void ml_release_idle(memlane_arena *a);
 
 /* ---- promote.c ---- */
+ML_HIDDEN int ml_fifo_reserve(memlane_arena *a, struct ml_fifo *q);
+ML_HIDDEN void ml_fifo_fini(struct ml_fifo *q);
 ML_HIDDEN int ml_promote(memlane_arena *a, struct ml_stub *s, bool use_margin);
 ML_HIDDEN size_t ml_promote_aged(memlane_arena *a);
 ML_HIDDEN size_t ml_promote_oldest(memlane_arena *a, size_t want_bytes);

@@ -28,20 +28,25 @@ void ml_stub_set_place(memlane_arena *a, struct ml_stub *s, const struct ml_plac
 		ml_ext(a, s)->cap = p->cap;
 	ML_PUBLISH(s->off, p->off);
 	ML_PUBLISH(s->state, p->state);
-	ml_list_push(a, ml_stub_list(a, s), ml_stub_index(a, s));
-	if (p->state == MEMLANE_STATE_FAST)
+	if (p->state == MEMLANE_STATE_FAST) {
+		/* Its birth-order entry was made at allocation, and still
+		 * stands for it (a FastLane object never comes back). */
 		a->fast.used_bytes += s->size;
-	else
+		a->fast_objects++;
+	} else {
+		ml_list_push(a, &a->slowlist, ml_stub_index(a, s));
 		a->slow.used_bytes += s->size;
+	}
 }
 
 void ml_release_place(memlane_arena *a, struct ml_stub *s)
 {
-	ml_list_remove(a, ml_stub_list(a, s), ml_stub_index(a, s));
 	if (s->state == MEMLANE_STATE_FAST) {
+		a->fast_objects--;
 		a->fast.used_bytes -= s->size;
 		ml_fast_free(a, s->off, s->cls);
 	} else {
+		ml_list_remove(a, &a->slowlist, ml_stub_index(a, s));
 		a->slow.used_bytes -= s->size;
 		struct ml_place p = ml_stub_place(a, s);
 		ml_slow_free(a, &p);
@@ -177,7 +182,8 @@ static inline bool alloc_fast(memlane_arena *a, size_t size, uint32_t tag, memla
 {
 	uint32_t idx = a->free_slot;
 	struct ml_place p;
-	if (size >= a->cfg.threshold || idx == ML_NIL || ml_fast_alloc(a, size, ML_MIN_ALIGN, &p) != 0)
+	if (size >= a->cfg.threshold || idx == ML_NIL || a->young.tail == a->young.cap ||
+	    ml_fast_alloc(a, size, ML_MIN_ALIGN, &p) != 0)
 		return false;
 	struct ml_stub *s = &a->stubs[idx];
 	a->free_slot = (uint32_t)s->off;
@@ -191,19 +197,11 @@ static inline bool alloc_fast(memlane_arena *a, size_t size, uint32_t tag, memla
 		struct ml_stub_ext *x = ml_ext(a, s);
 		x->seq = x->ckpt_seq = 0;
 	}
-	/* At the tail of the young list (ml_list_push, inline). */
-	struct ml_list *l = &a->young;
-	s->next = ML_NIL;
-	s->prev = l->tail;
-	if (l->tail != ML_NIL)
-		a->stubs[l->tail].next = idx;
-	else
-		l->head = idx;
-	l->tail = idx;
-	l->count++;
+	ml_fifo_push(&a->young, idx, s->gen);
 	ML_PUBLISH(s->off, p.off);
 	ML_PUBLISH(s->word, ML_WORD(s->gen, MEMLANE_STATE_FAST, 1));
 	a->fast.used_bytes += size;
+	a->fast_objects++;
 	a->objects++;
 	a->ctr.allocs++;
 	*out = ml_handle_make(a, idx);
@@ -230,6 +228,11 @@ int memlane_alloc_ex(memlane_arena *a, size_t size, const memlane_alloc_opts *op
 	}
 	uint32_t idx;
 	struct ml_place p;
+	/* Room for its birth-order entry first, in case it goes to the
+	 * FastLane: nothing is changed yet if there is none. */
+	struct ml_fifo *q = (o->flags & MEMLANE_COLD) ? &a->cold : &a->young;
+	if ((rc = ml_fifo_reserve(a, q)) != 0)
+		goto out;
 	rc = ml_slot_alloc(a, &idx);
 	if (rc)
 		goto out;
@@ -246,6 +249,8 @@ int memlane_alloc_ex(memlane_arena *a, size_t size, const memlane_alloc_opts *op
 	ML_PUBLISH(s->referenced, 1);
 	ML_PUBLISH(s->dirty, 1);
 	ml_stub_set_place(a, s, &p);
+	if (p.state == MEMLANE_STATE_FAST)
+		ml_fifo_push(q, idx, s->gen);
 	if (o->flags & MEMLANE_ZERO)
 		memset(ml_stub_ptr(a, s), 0, size);
 	a->objects++;
@@ -291,7 +296,7 @@ static inline bool free_fast(memlane_arena *a, memlane_handle h)
 	if (!s || s->state != MEMLANE_STATE_FAST || s->pins || a->store)
 		return false;
 	uint32_t idx = (uint32_t)h;
-	ml_list_remove(a, (s->flags & MEMLANE_COLD) ? &a->cold : &a->young, idx);
+	a->fast_objects--;
 	a->fast.used_bytes -= s->size;
 	ml_fast_free(a, s->off, s->cls);
 	uint32_t gen = s->gen + 1;
@@ -417,15 +422,11 @@ int memlane_realloc(memlane_arena *a, memlane_handle h, size_t n)
 	} else {
 		uint8_t *dst = (p.state == MEMLANE_STATE_FAST ? a->fast.base : a->slow.base) + p.off;
 		memcpy(dst, ml_stub_ptr(a, s), old < n ? old : n);
-		struct ml_list *old_list = ml_stub_list(a, s);
-		uint32_t before = s->prev;
 		ml_release_place(a, s); /* takes the old size off its lane */
 		s->size = n;
-		ml_stub_set_place(a, s, &p); /* adds the new size to the new lane */
-		/* Still in the FastLane: keep its place in birth order, which
-		 * the age promotion walk relies on. */
-		if (ml_stub_list(a, s) == old_list && old_list != &a->slowlist)
-			ml_list_move_after(a, old_list, ml_stub_index(a, s), before);
+		/* Adds the new size to the new lane. Still in the FastLane,
+		 * it keeps its birth-order entry (same slot, generation). */
+		ml_stub_set_place(a, s, &p);
 	}
 	s->size = n;
 	if ((s->flags & MEMLANE_ZERO) && n > old)

@@ -295,17 +295,34 @@ int ml_evict_one(memlane_arena *a, struct ml_stub *s, const char *what)
 	return evict_batch(a, &i, 1, what);
 }
 
-/* Spill every object that may go, both lanes. */
+/* Spill every object that may go, both lanes: the SlowLane's, then the
+ * FastLane's cold ones, then the rest oldest first. */
 int ml_pager_flush(memlane_arena *a)
 {
-	struct ml_list *lists[] = {&a->slowlist, &a->cold, &a->young};
-	for (size_t li = 0; li < 3; li++) {
+	for (;;) {
+		struct victims v;
+		v.n = v.bytes = 0;
+		for (uint32_t i = a->slowlist.head; i != ML_NIL && !full(&v, SIZE_MAX); i = a->stubs[i].next)
+			if (evictable(&a->stubs[i]))
+				take(a, &v, i);
+		if (v.n == 0)
+			break;
+		int rc = evict_batch(a, v.idx, v.n, "memlane_flush");
+		if (rc)
+			return rc;
+	}
+	struct ml_fifo *qs[] = {&a->cold, &a->young};
+	for (size_t qi = 0; qi < 2; qi++) {
+		/* Evicted entries go dead, so each batch starts further on. */
+		size_t from = qs[qi]->head;
 		for (;;) {
 			struct victims v;
 			v.n = v.bytes = 0;
-			for (uint32_t i = lists[li]->head; i != ML_NIL && !full(&v, SIZE_MAX); i = a->stubs[i].next)
-				if (evictable(&a->stubs[i]))
-					take(a, &v, i);
+			for (; from < qs[qi]->tail && !full(&v, SIZE_MAX); from++) {
+				struct ml_fifo_ent e = qs[qi]->e[from];
+				if (ml_fifo_live(a, e) && evictable(&a->stubs[e.idx]))
+					take(a, &v, e.idx);
+			}
 			if (v.n == 0)
 				break;
 			int rc = evict_batch(a, v.idx, v.n, "memlane_flush");

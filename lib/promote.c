@@ -3,6 +3,7 @@
  * ticks), for MEMLANE_COLD objects, and when a full FastLane needs room.
  * A promoted object keeps its handle, bytes, size, tag, flags and
  * alignment; only its place changes. Pinned objects are never moved. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -27,33 +28,92 @@ int ml_promote(memlane_arena *a, struct ml_stub *s, bool use_margin)
 	return 0;
 }
 
+/* ---- birth order ------------------------------------------------------- */
+
+/* Minimum entries a queue holds room for. */
+#define ML_FIFO_MIN 1024
+
+/* Room for one more entry at the tail: drop the dead entries, and grow
+ * when live ones fill more than half, so that each compaction is paid
+ * for by as many appends as it keeps room for. MEMLANE_ENOMEM (with a
+ * message) when it cannot grow; the queue is then as it was, less its
+ * dead entries. */
+int ml_fifo_reserve(memlane_arena *a, struct ml_fifo *q)
+{
+	if (q->tail < q->cap)
+		return 0;
+	size_t n = 0;
+	for (size_t k = q->head; k < q->tail; k++)
+		if (ml_fifo_live(a, q->e[k]))
+			q->e[n++] = q->e[k];
+	q->head = 0;
+	q->tail = n;
+	if (n < q->cap / 2)
+		return 0;
+	size_t cap = q->cap ? q->cap * 2 : ML_FIFO_MIN;
+	struct ml_fifo_ent *e = realloc(q->e, cap * sizeof(*e));
+	if (!e)
+		return ml_err(MEMLANE_ENOMEM, "out of memory growing the FastLane's birth-order queue to %zu entries", cap);
+	q->e = e;
+	q->cap = cap;
+	return 0;
+}
+
+void ml_fifo_fini(struct ml_fifo *q)
+{
+	free(q->e);
+	*q = (struct ml_fifo){NULL, 0, 0, 0};
+}
+
+/* Which objects a walk of a birth-order queue promotes. */
+enum ml_take { ML_TAKE_ALL, ML_TAKE_AGED, ML_TAKE_UNTIL };
+
+/* Walk @q from the oldest entry, promoting live unpinned objects: all
+ * (ML_TAKE_ALL), those at least promotion_age ticks old, up to the first
+ * that is not (ML_TAKE_AGED), or until *@freed reaches @want
+ * (ML_TAKE_UNTIL). Dead and promoted entries go; pinned ones, and one a
+ * full SlowLane refused, stay in their order. Returns how many moved,
+ * and adds their block bytes to *@freed. */
+static size_t promote_from(memlane_arena *a, struct ml_fifo *q, enum ml_take how, size_t want, size_t *freed)
+{
+	bool use_margin = how == ML_TAKE_UNTIL; /* only when the FastLane itself needs room */
+	size_t n = 0, k = q->head, kept = 0;
+	struct ml_fifo_ent *keep = q->e + q->head; /* kept entries, packed from the old head */
+	for (; k < q->tail; k++) {
+		struct ml_fifo_ent e = q->e[k];
+		if (!ml_fifo_live(a, e))
+			continue;
+		struct ml_stub *s = &a->stubs[e.idx];
+		if ((how == ML_TAKE_AGED && a->tick - s->birth < a->cfg.promotion_age) ||
+		    (how == ML_TAKE_UNTIL && *freed >= want))
+			break;
+		size_t cap = ml_stub_cap(a, s);
+		if (s->pins) {
+			keep[kept++] = e;
+			continue;
+		}
+		if (ml_promote(a, s, use_margin) != 0) {
+			keep[kept++] = e;
+			k++;
+			break; /* the SlowLane is full: try again next cycle */
+		}
+		n++;
+		*freed += cap;
+	}
+	/* The kept entries are older than the rest: they go just before it. */
+	memmove(q->e + k - kept, keep, kept * sizeof(*keep));
+	q->head = k - kept;
+	return n;
+}
+
 /* Promote every unpinned MEMLANE_COLD FastLane object and every one at
- * least `promotion_age` ticks old. The young list is in birth order, so
+ * least `promotion_age` ticks old. The young queue is in birth order, so
  * the walk stops at the first object young enough. Returns how many. */
 size_t ml_promote_aged(memlane_arena *a)
 {
-	size_t n = 0;
-	uint32_t i = a->cold.head;
-	while (i != ML_NIL) {
-		uint32_t next = a->stubs[i].next;
-		if (!a->stubs[i].pins) {
-			if (ml_promote(a, &a->stubs[i], false) != 0)
-				return n; /* the SlowLane is full: try again next cycle */
-			n++;
-		}
-		i = next;
-	}
-	i = a->young.head;
-	while (i != ML_NIL && a->tick - a->stubs[i].birth >= a->cfg.promotion_age) {
-		uint32_t next = a->stubs[i].next;
-		if (!a->stubs[i].pins) {
-			if (ml_promote(a, &a->stubs[i], false) != 0)
-				return n;
-			n++;
-		}
-		i = next;
-	}
-	return n;
+	size_t freed = 0;
+	size_t n = promote_from(a, &a->cold, ML_TAKE_ALL, 0, &freed);
+	return n + promote_from(a, &a->young, ML_TAKE_AGED, 0, &freed);
 }
 
 /* A full FastLane makes room: promote cold objects, then the oldest,
@@ -61,19 +121,7 @@ size_t ml_promote_aged(memlane_arena *a)
 size_t ml_promote_oldest(memlane_arena *a, size_t want_bytes)
 {
 	size_t freed = 0;
-	struct ml_list *lists[2] = {&a->cold, &a->young};
-	for (int l = 0; l < 2 && freed < want_bytes; l++) {
-		uint32_t i = lists[l]->head;
-		while (i != ML_NIL && freed < want_bytes) {
-			uint32_t next = a->stubs[i].next;
-			size_t cap = ml_stub_cap(a, &a->stubs[i]);
-			if (!a->stubs[i].pins) {
-				if (ml_promote(a, &a->stubs[i], true) != 0)
-					return freed;
-				freed += cap;
-			}
-			i = next;
-		}
-	}
+	promote_from(a, &a->cold, ML_TAKE_UNTIL, want_bytes, &freed);
+	promote_from(a, &a->young, ML_TAKE_UNTIL, want_bytes, &freed);
 	return freed;
 }

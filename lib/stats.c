@@ -56,7 +56,7 @@ static void stats_fill(memlane_arena *a, memlane_stats *st)
 	const struct ml_slow *sl = &a->slow;
 	*st = a->ctr;
 	st->objects = a->objects;
-	st->fast_objects = a->young.count + a->cold.count;
+	st->fast_objects = a->fast_objects;
 	st->slow_objects = a->slowlist.count;
 	st->spilled_objects = a->spilled;
 	st->spilled_bytes = a->spilled_bytes;

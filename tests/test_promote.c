@@ -335,6 +335,46 @@ static void test_realloc_keeps_age_order(void **state)
 	tu_close(a);
 }
 
+/* The young queue keeps its order through churn: a freed object's
+ * slot, reused by a younger one, is not promoted on the old one's
+ * behalf, and tens of thousands of short-lived objects between ticks
+ * (whose dead entries the queue drops as it fills) neither hold back
+ * the old survivors nor push the young ones out early. */
+static void test_birth_order_survives_churn(void **state)
+{
+	(void)state;
+	memlane_arena *a = tu_open("fast_lane_size=4M,slow_lane_size=32M,promotion_age=3");
+	enum { OLD = 10, CHURN = 60000 };
+	tu_obj old[OLD], reborn;
+	memlane_handle gone;
+	for (int i = 0; i < OLD; i++)
+		tu_must_alloc(a, &old[i], 40 + (size_t)i * 8, 0, 0, (uint32_t)i, SALT);
+	assert_int_equal(memlane_alloc(a, 64, &gone), 0);
+	assert_int_equal(memlane_free(a, gone), 0); /* its slot is reused next */
+	assert_int_equal(memlane_tick(a), 0);       /* tick 1 */
+	tu_must_alloc(a, &reborn, 64, 0, 0, 99, SALT); /* born at tick 1 in the freed slot */
+	assert_int_equal((uint32_t)reborn.h, (uint32_t)gone);
+	for (int i = 0; i < CHURN; i++) {
+		memlane_handle h;
+		assert_int_equal(memlane_alloc(a, 16 + (size_t)(i % 200), &h), 0);
+		assert_int_equal(memlane_free(a, h), 0);
+	}
+	assert_int_equal(memlane_tick(a), 0); /* tick 2 */
+	assert_int_equal(memlane_tick(a), 0); /* tick 3: the old ones are 3 ticks old */
+	for (int i = 0; i < OLD; i++) {
+		assert_int_equal(memlane_handle_state(a, old[i].h), MEMLANE_STATE_SLOW);
+		tu_verify(a, &old[i]);
+	}
+	assert_int_equal(memlane_handle_state(a, reborn.h), MEMLANE_STATE_FAST);
+	assert_int_equal(tu_stats(a).promotions, OLD);
+	assert_int_equal(memlane_tick(a), 0); /* tick 4: reborn is 3 ticks old */
+	assert_int_equal(memlane_handle_state(a, reborn.h), MEMLANE_STATE_SLOW);
+	tu_verify(a, &reborn);
+	assert_int_equal(tu_stats(a).promotions, OLD + 1);
+	assert_int_equal(tu_stats(a).fast_objects, 0);
+	tu_close(a);
+}
+
 int main(void)
 {
 	tu_init();
@@ -348,6 +388,7 @@ int main(void)
 		cmocka_unit_test(test_write_after_promotion),
 		cmocka_unit_test(test_promote_no_room),
 		cmocka_unit_test(test_realloc_keeps_age_order),
+		cmocka_unit_test(test_birth_order_survives_churn),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
