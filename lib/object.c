@@ -263,6 +263,15 @@ out:
 
 int memlane_alloc(memlane_arena *a, size_t size, memlane_handle *out)
 {
+	/* The straight-through path without memlane_alloc_ex's checks of
+	 * options it does not have; anything else goes the long way. */
+	if (a && out) {
+		ml_lock(a);
+		bool done = alloc_fast(a, size, 0, out);
+		ml_unlock(a);
+		if (done)
+			return 0;
+	}
 	return memlane_alloc_ex(a, size, NULL, out);
 }
 
