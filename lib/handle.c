@@ -83,7 +83,7 @@ static int ml_slots_reserve(memlane_arena *a)
 			size_t slots = (bytes - page) / ML_SLOT_BYTES;
 			a->stubs_reserved = bytes;
 			a->slots_max = slots < ML_NIL - 1 ? slots : ML_NIL - 1;
-			a->ext = (struct ml_stub_ext *)((uint8_t *)p + ext_offset(slots));
+			a->ext = (void *)((uint8_t *)p + ext_offset(slots)); /* page-aligned */
 			__atomic_store_n(&a->stubs, (struct ml_stub *)p, __ATOMIC_RELEASE);
 			return 0;
 		}

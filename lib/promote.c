@@ -76,6 +76,8 @@ enum ml_take { ML_TAKE_ALL, ML_TAKE_AGED, ML_TAKE_UNTIL };
  * and adds their block bytes to *@freed. */
 static size_t promote_from(memlane_arena *a, struct ml_fifo *q, enum ml_take how, size_t want, size_t *freed)
 {
+	if (q->head == q->tail)
+		return 0; /* also when it never had room (e NULL) */
 	bool use_margin = how == ML_TAKE_UNTIL; /* only when the FastLane itself needs room */
 	size_t n = 0, k = q->head, kept = 0;
 	struct ml_fifo_ent *keep = q->e + q->head; /* kept entries, packed from the old head */
