@@ -254,7 +254,12 @@ static void slide_slabs(memlane_arena *a, const struct ml_byslab *g)
 			dst++;
 		if (dst >= si || sl->slabs[si].cls == ML_SLAB_FREE || g->pinned[si])
 			continue;
-		memcpy(sl->base + dst * ML_SLAB_SIZE, sl->base + si * ML_SLAB_SIZE, ML_SLAB_SIZE);
+		/* Only the blocks handed out so far: the rest of the slab holds
+		 * nothing (blocks are carved in order, and the uncarved ones
+		 * are never read), and its pages may never have been touched,
+		 * so copying them would fault them in at both ends. */
+		size_t len = (size_t)sl->slabs[si].carved * ml_class_size(sl->slabs[si].cls);
+		memcpy(sl->base + dst * ML_SLAB_SIZE, sl->base + si * ML_SLAB_SIZE, len);
 		uint64_t delta = (uint64_t)(si - dst) * ML_SLAB_SIZE;
 		for (size_t k = g->start[si]; k < g->start[si + 1]; k++) {
 			struct ml_stub *s = &a->stubs[g->objs[k]];
