@@ -403,6 +403,79 @@ static void test_alignment_through_moves(void **state)
 	tu_close(a);
 }
 
+/* FastLane compaction of runs of small objects that lie back to back
+ * and slide by the same distance (the layout any batching of moves
+ * would take together): runs of several sizes (some with slack in their
+ * blocks), broken by freed objects, by pinned objects in their middle
+ * and by aligned objects whose gaps become free blocks. Every survivor
+ * keeps its bytes and alignment, pinned ones their address;
+ * moved_objects and moved_bytes count exactly the objects whose address
+ * changed; the free blocks carved in the gaps take new objects without
+ * touching old ones. */
+static void test_fastlane_runs(void **state)
+{
+	(void)state;
+	memlane_arena *a = tu_open("fast_lane_size=2M,slow_lane_size=8M,auto_compaction=0,promotion_age=4294967296");
+	enum { N = 6000, M = 1500 };
+	tu_obj *o = calloc(N + M, sizeof(*o));
+	void **before = calloc(N, sizeof(*before));
+	assert_non_null(o);
+	assert_non_null(before);
+	static const size_t sizes[] = {64, 64, 64, 50, 64, 16, 64, 200, 64, 64, 33, 64};
+	for (size_t i = 0; i < N; i++) {
+		size_t align = i % 211 == 0 ? 1024 : 0;
+		tu_must_alloc(a, &o[i], sizes[i % TU_ARRAY_LEN(sizes)], 0, align, (uint32_t)i, SALT);
+	}
+	for (size_t i = 0; i < N; i++) {
+		int drop = i < N / 3 ? i % 8 == 3                      /* runs of 7 */
+		          : i < 2 * N / 3 ? i % 40 < 3                  /* runs of 37 */
+		                           : i % 500 == 7 || i % 500 == 8; /* long runs */
+		if (drop)
+			tu_free_obj(a, &o[i]);
+	}
+	/* pinned objects in the middle of runs, one of them two in a row */
+	static const size_t pins[] = {1001, 2500, 2501, 4444, 5990};
+	for (size_t k = 0; k < TU_ARRAY_LEN(pins); k++)
+		assert_int_equal(memlane_pin(a, o[pins[k]].h, &o[pins[k]].pinned), 0);
+	for (size_t i = 0; i < N; i++)
+		if (o[i].h)
+			before[i] = memlane_get(a, o[i].h);
+
+	memlane_stats s0 = tu_stats(a);
+	assert_int_equal(memlane_compact(a), 0);
+	memlane_stats s1 = tu_stats(a);
+	uint64_t moved = 0, moved_bytes = 0;
+	for (size_t i = 0; i < N; i++) {
+		if (!o[i].h)
+			continue;
+		assert_int_equal(memlane_handle_state(a, o[i].h), MEMLANE_STATE_FAST);
+		void *p = memlane_get(a, o[i].h);
+		if (o[i].pinned)
+			assert_ptr_equal(p, o[i].pinned);
+		if (p != before[i]) {
+			assert_true((uint8_t *)p < (uint8_t *)before[i]); /* FastLane objects slide down */
+			moved++;
+			moved_bytes += o[i].size;
+		}
+	}
+	assert_true(moved > N / 2);
+	assert_int_equal(s1.moved_objects - s0.moved_objects, moved);
+	assert_int_equal(s1.moved_bytes - s0.moved_bytes, moved_bytes);
+	check_after_move(a, o, N, MEMLANE_STATE_FAST);
+
+	/* New objects go into the blocks carved in the gaps and above. */
+	tu_rng r = {7};
+	for (size_t i = N; i < N + M; i++)
+		tu_must_alloc(a, &o[i], tu_range(&r, 1, 1000), 0, 0, (uint32_t)i, SALT + 1);
+	check_after_move(a, o, N + M, MEMLANE_STATE_FAST);
+	unpin_all(a, o, N);
+	assert_int_equal(memlane_compact(a), 0);
+	check_after_move(a, o, N + M, MEMLANE_STATE_FAST);
+	free(before);
+	free(o);
+	tu_close(a);
+}
+
 /* The stats describe the lane as it is after a compaction that could not
  * close every hole: with only blobs in the lane, the blob region is
  * objects plus holes, so slow_hole_bytes = region - reserved.
@@ -491,6 +564,7 @@ int main(void)
 		cmocka_unit_test(test_maintain_threshold_fastlane),
 		cmocka_unit_test(test_maintain_threshold_slowlane),
 		cmocka_unit_test(test_alignment_through_moves),
+		cmocka_unit_test(test_fastlane_runs),
 		cmocka_unit_test(test_hole_stats_after_compaction_with_pins),
 		cmocka_unit_test(test_release_after_regions_trade_space),
 	};
