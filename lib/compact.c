@@ -244,16 +244,24 @@ static void consolidate_class(memlane_arena *a, unsigned cls, const struct ml_by
 	}
 }
 
-/* Slide slabs down into empty slabs below them, then lower block_top. */
+/* Move the highest slabs down into the lowest empty ones, then lower
+ * block_top. Slabs are independent of each other, so their order is
+ * free: each one that must go below the final top moves once, and no
+ * slab that is already below it moves at all (sliding every slab down
+ * by the empty ones below it copied nearly every slab of a lane whose
+ * first slab was emptied). */
 static void slide_slabs(memlane_arena *a, const struct ml_byslab *g)
 {
 	struct ml_slow *sl = &a->slow;
-	size_t n = g->nslabs, dst = 0;
-	for (size_t si = 0; si < n; si++) {
-		while (dst < si && sl->slabs[dst].cls != ML_SLAB_FREE)
+	size_t n = g->nslabs, dst = 0, si = n;
+	for (;;) {
+		while (dst < n && sl->slabs[dst].cls != ML_SLAB_FREE)
 			dst++;
-		if (dst >= si || sl->slabs[si].cls == ML_SLAB_FREE || g->pinned[si])
-			continue;
+		while (si > dst && (sl->slabs[si - 1].cls == ML_SLAB_FREE || g->pinned[si - 1]))
+			si--;
+		if (si <= dst + 1)
+			break;
+		si--; /* the slab to move */
 		/* Only the blocks handed out so far: the rest of the slab holds
 		 * nothing (blocks are carved in order, and the uncarved ones
 		 * are never read), and its pages may never have been touched,

@@ -476,6 +476,36 @@ static void test_fastlane_runs(void **state)
 	tu_close(a);
 }
 
+/* Emptying the lowest slab moves only the highest one into it: slabs
+ * keep no order, so one that lies below the final top never moves
+ * (they all slid down by one slab once, 7 times the copying). */
+static void test_slabs_fill_from_the_top(void **state)
+{
+	(void)state;
+	memlane_arena *a = tu_open("fast_lane_size=64K,slow_lane_size=8M,auto_compaction=0");
+	enum { PER = 16, SLABS = 8, N = PER * SLABS }; /* 4096-byte blocks, 16 a 64 KiB slab */
+	tu_obj o[N];
+	for (size_t i = 0; i < N; i++)
+		tu_must_alloc(a, &o[i], 4096, MEMLANE_SLOW, 0, (uint32_t)i, SALT);
+	void *top_slab[PER];
+	for (size_t i = 0; i < PER; i++) {
+		top_slab[i] = memlane_get(a, o[N - PER + i].h);
+		tu_free_obj(a, &o[i]); /* the first slab */
+	}
+	void *kept = memlane_get(a, o[PER].h);
+	memlane_stats s0 = tu_stats(a);
+	assert_int_equal(memlane_compact(a), 0);
+	memlane_stats s1 = tu_stats(a);
+	assert_int_equal(s1.moved_objects - s0.moved_objects, PER);
+	assert_int_equal(s1.moved_bytes - s0.moved_bytes, PER * 4096);
+	assert_ptr_equal(memlane_get(a, o[PER].h), kept);
+	for (size_t i = 0; i < PER; i++)
+		assert_true((uint8_t *)memlane_get(a, o[N - PER + i].h) < (uint8_t *)top_slab[0]);
+	assert_int_equal(s1.released_bytes - s0.released_bytes, 65536); /* the top slab's pages */
+	check_after_move(a, o, N, MEMLANE_STATE_SLOW);
+	tu_close(a);
+}
+
 /* The stats describe the lane as it is after a compaction that could not
  * close every hole: with only blobs in the lane, the blob region is
  * objects plus holes, so slow_hole_bytes = region - reserved.
@@ -565,6 +595,7 @@ int main(void)
 		cmocka_unit_test(test_maintain_threshold_slowlane),
 		cmocka_unit_test(test_alignment_through_moves),
 		cmocka_unit_test(test_fastlane_runs),
+		cmocka_unit_test(test_slabs_fill_from_the_top),
 		cmocka_unit_test(test_hole_stats_after_compaction_with_pins),
 		cmocka_unit_test(test_release_after_regions_trade_space),
 	};
