@@ -383,13 +383,31 @@ static void release_slow(memlane_arena *a)
 		a->ctr.released_bytes += ml_os_release(sl->base, lo, sl->blob_bottom);
 	sl->touched_hi = sl->block_top;
 	sl->touched_lo = sl->blob_bottom;
+	/* Neighbouring slabs in one call: a call costs a TLB flush on every
+	 * CPU the program runs on. After a compaction the free list is in
+	 * address order (ml_slow_rebuild_slab_lists), and slabs emptied one
+	 * by one are pushed on its head, so neighbours come along the list
+	 * together, up or down; a run the order cuts only costs a call. */
+	size_t first = 0, end = 0; /* the run of dirty free slabs not yet given back */
 	for (uint32_t si = sl->free_slabs; si != ML_NIL; si = sl->slabs[si].next) {
-		if (sl->slabs[si].dirty) {
-			a->ctr.released_bytes +=
-			        ml_os_release(sl->base, (size_t)si * ML_SLAB_SIZE, ((size_t)si + 1) * ML_SLAB_SIZE);
-			sl->slabs[si].dirty = 0;
+		if (!sl->slabs[si].dirty)
+			continue;
+		sl->slabs[si].dirty = 0;
+		if (end > first && (size_t)si == end) {
+			end++;
+			continue;
 		}
+		if (end > first && (size_t)si + 1 == first) {
+			first--;
+			continue;
+		}
+		if (end > first)
+			a->ctr.released_bytes += ml_os_release(sl->base, first * ML_SLAB_SIZE, end * ML_SLAB_SIZE);
+		first = si;
+		end = (size_t)si + 1;
 	}
+	if (end > first)
+		a->ctr.released_bytes += ml_os_release(sl->base, first * ML_SLAB_SIZE, end * ML_SLAB_SIZE);
 }
 
 void ml_compact_slow(memlane_arena *a)

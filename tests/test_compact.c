@@ -4,7 +4,21 @@
  * compaction_threshold are obeyed. */
 #include "testutil.h"
 
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
 #define SALT 0x434f4d50ull /* "COMP" */
+
+/* The library's madvise calls land here first (a program's own symbol
+ * comes before libc's) and are counted, then made as a system call. */
+static unsigned dontneed_calls;
+
+int madvise(void *addr, size_t len, int advice)
+{
+	if (advice == MADV_DONTNEED)
+		__atomic_fetch_add(&dontneed_calls, 1, __ATOMIC_RELAXED);
+	return (int)syscall(SYS_madvise, addr, len, advice);
+}
 
 static const size_t aligns[] = {0, 16, 64, 256, 4096};
 
@@ -506,6 +520,35 @@ static void test_slabs_fill_from_the_top(void **state)
 	tu_close(a);
 }
 
+/* Empty slabs that stay below a pinned one are given back in one
+ * madvise a run of neighbours, not one a slab (each call costs a TLB
+ * flush on every CPU the program runs on). */
+static void test_empty_slabs_released_together(void **state)
+{
+	(void)state;
+	memlane_arena *a = tu_open("fast_lane_size=64K,slow_lane_size=8M,auto_compaction=0");
+	enum { PER = 16, SLABS = 8, N = PER * SLABS }; /* 4096-byte blocks, 16 a 64 KiB slab */
+	tu_obj o[N];
+	for (size_t i = 0; i < N; i++)
+		tu_must_alloc(a, &o[i], 4096, MEMLANE_SLOW, 0, (uint32_t)i, SALT);
+	for (size_t i = PER; i < N - PER; i++)
+		tu_free_obj(a, &o[i]); /* slabs 1 to 6 */
+	assert_int_equal(memlane_pin(a, o[N - 1].h, &o[N - 1].pinned), 0); /* slab 7 stays */
+	size_t rss0 = tu_rss();
+	memlane_stats s0 = tu_stats(a);
+	unsigned calls0 = __atomic_load_n(&dontneed_calls, __ATOMIC_RELAXED);
+	assert_int_equal(memlane_compact(a), 0);
+	unsigned calls = __atomic_load_n(&dontneed_calls, __ATOMIC_RELAXED) - calls0;
+	memlane_stats s1 = tu_stats(a);
+	assert_int_equal(s1.moved_objects, s0.moved_objects);
+	assert_int_equal(s1.released_bytes - s0.released_bytes, (SLABS - 2) * 65536);
+	assert_int_equal(calls, 1);
+	assert_true(tu_rss() + (SLABS - 2) * 65536 / 2 <= rss0);
+	check_after_move(a, o, N, MEMLANE_STATE_SLOW);
+	unpin_all(a, o, N);
+	tu_close(a);
+}
+
 /* The stats describe the lane as it is after a compaction that could not
  * close every hole: with only blobs in the lane, the blob region is
  * objects plus holes, so slow_hole_bytes = region - reserved.
@@ -596,6 +639,7 @@ int main(void)
 		cmocka_unit_test(test_alignment_through_moves),
 		cmocka_unit_test(test_fastlane_runs),
 		cmocka_unit_test(test_slabs_fill_from_the_top),
+		cmocka_unit_test(test_empty_slabs_released_together),
 		cmocka_unit_test(test_hole_stats_after_compaction_with_pins),
 		cmocka_unit_test(test_release_after_regions_trade_space),
 	};
