@@ -250,17 +250,30 @@ static void consolidate_class(memlane_arena *a, unsigned cls, const struct ml_by
 	}
 }
 
-/* Slide slabs down into empty slabs below them, then lower block_top. */
+/* Move the highest slabs down into the lowest empty ones, then lower
+ * block_top. Slabs are independent of each other, so their order is
+ * free: each one that must go below the final top moves once, and no
+ * slab that is already below it moves at all (sliding every slab down
+ * by the empty ones below it copied nearly every slab of a lane whose
+ * first slab was emptied). */
 static void slide_slabs(memlane_arena *a, const struct ml_byslab *g)
 {
 	struct ml_slow *sl = &a->slow;
-	size_t n = g->nslabs, dst = 0;
-	for (size_t si = 0; si < n; si++) {
-		while (dst < si && sl->slabs[dst].cls != ML_SLAB_FREE)
+	size_t n = g->nslabs, dst = 0, si = n;
+	for (;;) {
+		while (dst < n && sl->slabs[dst].cls != ML_SLAB_FREE)
 			dst++;
-		if (dst >= si || sl->slabs[si].cls == ML_SLAB_FREE || g->pinned[si])
-			continue;
-		memcpy(sl->base + dst * ML_SLAB_SIZE, sl->base + si * ML_SLAB_SIZE, ML_SLAB_SIZE);
+		while (si > dst && (sl->slabs[si - 1].cls == ML_SLAB_FREE || g->pinned[si - 1]))
+			si--;
+		if (si <= dst + 1)
+			break;
+		si--; /* the slab to move */
+		/* Only the blocks handed out so far: the rest of the slab holds
+		 * nothing (blocks are carved in order, and the uncarved ones
+		 * are never read), and its pages may never have been touched,
+		 * so copying them would fault them in at both ends. */
+		size_t len = (size_t)sl->slabs[si].carved * ml_class_size(sl->slabs[si].cls);
+		memcpy(sl->base + dst * ML_SLAB_SIZE, sl->base + si * ML_SLAB_SIZE, len);
 		uint64_t delta = (uint64_t)(si - dst) * ML_SLAB_SIZE;
 		for (size_t k = g->start[si]; k < g->start[si + 1]; k++) {
 			struct ml_stub *s = &a->stubs[g->objs[k]];
@@ -376,13 +389,31 @@ static void release_slow(memlane_arena *a)
 		a->ctr.released_bytes += ml_os_release(sl->base, lo, sl->blob_bottom);
 	sl->touched_hi = sl->block_top;
 	sl->touched_lo = sl->blob_bottom;
+	/* Neighbouring slabs in one call: a call costs a TLB flush on every
+	 * CPU the program runs on. After a compaction the free list is in
+	 * address order (ml_slow_rebuild_slab_lists), and slabs emptied one
+	 * by one are pushed on its head, so neighbours come along the list
+	 * together, up or down; a run the order cuts only costs a call. */
+	size_t first = 0, end = 0; /* the run of dirty free slabs not yet given back */
 	for (uint32_t si = sl->free_slabs; si != ML_NIL; si = sl->slabs[si].next) {
-		if (sl->slabs[si].dirty) {
-			a->ctr.released_bytes +=
-			        ml_os_release(sl->base, (size_t)si * ML_SLAB_SIZE, ((size_t)si + 1) * ML_SLAB_SIZE);
-			sl->slabs[si].dirty = 0;
+		if (!sl->slabs[si].dirty)
+			continue;
+		sl->slabs[si].dirty = 0;
+		if (end > first && (size_t)si == end) {
+			end++;
+			continue;
 		}
+		if (end > first && (size_t)si + 1 == first) {
+			first--;
+			continue;
+		}
+		if (end > first)
+			a->ctr.released_bytes += ml_os_release(sl->base, first * ML_SLAB_SIZE, end * ML_SLAB_SIZE);
+		first = si;
+		end = (size_t)si + 1;
 	}
+	if (end > first)
+		a->ctr.released_bytes += ml_os_release(sl->base, first * ML_SLAB_SIZE, end * ML_SLAB_SIZE);
 }
 
 void ml_compact_slow(memlane_arena *a)

@@ -4,7 +4,21 @@
  * compaction_threshold are obeyed. */
 #include "testutil.h"
 
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
 #define SALT 0x434f4d50ull /* "COMP" */
+
+/* The library's madvise calls land here first (a program's own symbol
+ * comes before libc's) and are counted, then made as a system call. */
+static unsigned dontneed_calls;
+
+int madvise(void *addr, size_t len, int advice)
+{
+	if (advice == MADV_DONTNEED)
+		__atomic_fetch_add(&dontneed_calls, 1, __ATOMIC_RELAXED);
+	return (int)syscall(SYS_madvise, addr, len, advice);
+}
 
 static const size_t aligns[] = {0, 16, 64, 256, 4096};
 
@@ -403,6 +417,138 @@ static void test_alignment_through_moves(void **state)
 	tu_close(a);
 }
 
+/* FastLane compaction of runs of small objects that lie back to back
+ * and slide by the same distance (the layout any batching of moves
+ * would take together): runs of several sizes (some with slack in their
+ * blocks), broken by freed objects, by pinned objects in their middle
+ * and by aligned objects whose gaps become free blocks. Every survivor
+ * keeps its bytes and alignment, pinned ones their address;
+ * moved_objects and moved_bytes count exactly the objects whose address
+ * changed; the free blocks carved in the gaps take new objects without
+ * touching old ones. */
+static void test_fastlane_runs(void **state)
+{
+	(void)state;
+	memlane_arena *a = tu_open("fast_lane_size=2M,slow_lane_size=8M,auto_compaction=0,promotion_age=4294967296");
+	enum { N = 6000, M = 1500 };
+	tu_obj *o = calloc(N + M, sizeof(*o));
+	void **before = calloc(N, sizeof(*before));
+	assert_non_null(o);
+	assert_non_null(before);
+	static const size_t sizes[] = {64, 64, 64, 50, 64, 16, 64, 200, 64, 64, 33, 64};
+	for (size_t i = 0; i < N; i++) {
+		size_t align = i % 211 == 0 ? 1024 : 0;
+		tu_must_alloc(a, &o[i], sizes[i % TU_ARRAY_LEN(sizes)], 0, align, (uint32_t)i, SALT);
+	}
+	for (size_t i = 0; i < N; i++) {
+		int drop = i < N / 3 ? i % 8 == 3                      /* runs of 7 */
+		          : i < 2 * N / 3 ? i % 40 < 3                  /* runs of 37 */
+		                           : i % 500 == 7 || i % 500 == 8; /* long runs */
+		if (drop)
+			tu_free_obj(a, &o[i]);
+	}
+	/* pinned objects in the middle of runs, one of them two in a row */
+	static const size_t pins[] = {1001, 2500, 2501, 4444, 5990};
+	for (size_t k = 0; k < TU_ARRAY_LEN(pins); k++)
+		assert_int_equal(memlane_pin(a, o[pins[k]].h, &o[pins[k]].pinned), 0);
+	for (size_t i = 0; i < N; i++)
+		if (o[i].h)
+			before[i] = memlane_get(a, o[i].h);
+
+	memlane_stats s0 = tu_stats(a);
+	assert_int_equal(memlane_compact(a), 0);
+	memlane_stats s1 = tu_stats(a);
+	uint64_t moved = 0, moved_bytes = 0;
+	for (size_t i = 0; i < N; i++) {
+		if (!o[i].h)
+			continue;
+		assert_int_equal(memlane_handle_state(a, o[i].h), MEMLANE_STATE_FAST);
+		void *p = memlane_get(a, o[i].h);
+		if (o[i].pinned)
+			assert_ptr_equal(p, o[i].pinned);
+		if (p != before[i]) {
+			assert_true((uint8_t *)p < (uint8_t *)before[i]); /* FastLane objects slide down */
+			moved++;
+			moved_bytes += o[i].size;
+		}
+	}
+	assert_true(moved > N / 2);
+	assert_int_equal(s1.moved_objects - s0.moved_objects, moved);
+	assert_int_equal(s1.moved_bytes - s0.moved_bytes, moved_bytes);
+	check_after_move(a, o, N, MEMLANE_STATE_FAST);
+
+	/* New objects go into the blocks carved in the gaps and above. */
+	tu_rng r = {7};
+	for (size_t i = N; i < N + M; i++)
+		tu_must_alloc(a, &o[i], tu_range(&r, 1, 1000), 0, 0, (uint32_t)i, SALT + 1);
+	check_after_move(a, o, N + M, MEMLANE_STATE_FAST);
+	unpin_all(a, o, N);
+	assert_int_equal(memlane_compact(a), 0);
+	check_after_move(a, o, N + M, MEMLANE_STATE_FAST);
+	free(before);
+	free(o);
+	tu_close(a);
+}
+
+/* Emptying the lowest slab moves only the highest one into it: slabs
+ * keep no order, so one that lies below the final top never moves
+ * (they all slid down by one slab once, 7 times the copying). */
+static void test_slabs_fill_from_the_top(void **state)
+{
+	(void)state;
+	memlane_arena *a = tu_open("fast_lane_size=64K,slow_lane_size=8M,auto_compaction=0");
+	enum { PER = 16, SLABS = 8, N = PER * SLABS }; /* 4096-byte blocks, 16 a 64 KiB slab */
+	tu_obj o[N];
+	for (size_t i = 0; i < N; i++)
+		tu_must_alloc(a, &o[i], 4096, MEMLANE_SLOW, 0, (uint32_t)i, SALT);
+	void *top_slab[PER];
+	for (size_t i = 0; i < PER; i++) {
+		top_slab[i] = memlane_get(a, o[N - PER + i].h);
+		tu_free_obj(a, &o[i]); /* the first slab */
+	}
+	void *kept = memlane_get(a, o[PER].h);
+	memlane_stats s0 = tu_stats(a);
+	assert_int_equal(memlane_compact(a), 0);
+	memlane_stats s1 = tu_stats(a);
+	assert_int_equal(s1.moved_objects - s0.moved_objects, PER);
+	assert_int_equal(s1.moved_bytes - s0.moved_bytes, PER * 4096);
+	assert_ptr_equal(memlane_get(a, o[PER].h), kept);
+	for (size_t i = 0; i < PER; i++)
+		assert_true((uint8_t *)memlane_get(a, o[N - PER + i].h) < (uint8_t *)top_slab[0]);
+	assert_int_equal(s1.released_bytes - s0.released_bytes, 65536); /* the top slab's pages */
+	check_after_move(a, o, N, MEMLANE_STATE_SLOW);
+	tu_close(a);
+}
+
+/* Empty slabs that stay below a pinned one are given back in one
+ * madvise a run of neighbours, not one a slab (each call costs a TLB
+ * flush on every CPU the program runs on). */
+static void test_empty_slabs_released_together(void **state)
+{
+	(void)state;
+	memlane_arena *a = tu_open("fast_lane_size=64K,slow_lane_size=8M,auto_compaction=0");
+	enum { PER = 16, SLABS = 8, N = PER * SLABS }; /* 4096-byte blocks, 16 a 64 KiB slab */
+	tu_obj o[N];
+	for (size_t i = 0; i < N; i++)
+		tu_must_alloc(a, &o[i], 4096, MEMLANE_SLOW, 0, (uint32_t)i, SALT);
+	for (size_t i = PER; i < N - PER; i++)
+		tu_free_obj(a, &o[i]); /* slabs 1 to 6 */
+	assert_int_equal(memlane_pin(a, o[N - 1].h, &o[N - 1].pinned), 0); /* slab 7 stays */
+	size_t rss0 = tu_rss();
+	memlane_stats s0 = tu_stats(a);
+	unsigned calls0 = __atomic_load_n(&dontneed_calls, __ATOMIC_RELAXED);
+	assert_int_equal(memlane_compact(a), 0);
+	unsigned calls = __atomic_load_n(&dontneed_calls, __ATOMIC_RELAXED) - calls0;
+	memlane_stats s1 = tu_stats(a);
+	assert_int_equal(s1.moved_objects, s0.moved_objects);
+	assert_int_equal(s1.released_bytes - s0.released_bytes, (SLABS - 2) * 65536);
+	assert_int_equal(calls, 1);
+	assert_true(tu_rss() + (SLABS - 2) * 65536 / 2 <= rss0);
+	check_after_move(a, o, N, MEMLANE_STATE_SLOW);
+	unpin_all(a, o, N);
+	tu_close(a);
+}
+
 /* The stats describe the lane as it is after a compaction that could not
  * close every hole: with only blobs in the lane, the blob region is
  * objects plus holes, so slow_hole_bytes = region - reserved.
@@ -491,6 +637,9 @@ int main(void)
 		cmocka_unit_test(test_maintain_threshold_fastlane),
 		cmocka_unit_test(test_maintain_threshold_slowlane),
 		cmocka_unit_test(test_alignment_through_moves),
+		cmocka_unit_test(test_fastlane_runs),
+		cmocka_unit_test(test_slabs_fill_from_the_top),
+		cmocka_unit_test(test_empty_slabs_released_together),
 		cmocka_unit_test(test_hole_stats_after_compaction_with_pins),
 		cmocka_unit_test(test_release_after_regions_trade_space),
 	};
