@@ -1,7 +1,7 @@
 /* test_fastlane.c - the FastLane: bump pointer and per-class free lists,
  * frame-scratch use that never exhausts it, the full-lane chain
  * (compact, then promote, then fall back), routing by padded size,
- * size 0. */
+ * size 0, larger free blocks split for smaller objects. */
 #include "testutil.h"
 
 #define SALT 0x46415354ull /* "FAST" */
@@ -411,6 +411,93 @@ static void test_size_zero(void **state)
 	tu_close(a);
 }
 
+/* A freed block of a large class serves smaller objects (split, the
+ * rest back on the free lists) instead of the top growing: FastLane
+ * fragmentation from a size mix that changes over time. */
+static void test_split_larger_free_block(void **state)
+{
+	(void)state;
+	memlane_arena *a = tu_open("fast_lane_size=1M,slow_lane_size=4M,promotion_age=1000000");
+	tu_obj big, guard, small[10], al;
+	tu_must_alloc(a, &big, 1000, MEMLANE_FAST, 0, 0, SALT); /* class 1024 */
+	tu_must_alloc(a, &guard, 40, 0, 0, 0, SALT);             /* keeps big below the top */
+	uint8_t *lo = memlane_get(a, big.h), *hi = lo + 1024;
+	tu_free_obj(a, &big);
+	memlane_stats s0 = tu_stats(a);
+	assert_int_equal(s0.fast_top_bytes, 1024 + 48);
+	assert_int_equal(s0.fast_free_bytes, 1024);
+
+	/* Ten 48-byte objects, then one 64-aligned: all inside the hole. */
+	size_t taken = 0;
+	for (size_t i = 0; i < TU_ARRAY_LEN(small); i++) {
+		tu_must_alloc(a, &small[i], 33 + i, 0, 0, 0, SALT + i); /* class 48 */
+		uint8_t *p = memlane_get(a, small[i].h);
+		assert_true(p >= lo && p + 48 <= hi);
+		taken += 48;
+	}
+	tu_must_alloc(a, &al, 200, 0, 64, 0, SALT + 99);
+	uint8_t *p = memlane_get(a, al.h);
+	assert_true(p >= lo && p + 208 <= hi);
+	assert_int_equal((uintptr_t)p % 64, 0);
+	taken += 208;
+	memlane_stats s1 = tu_stats(a);
+	assert_int_equal(s1.fast_top_bytes, s0.fast_top_bytes);
+	assert_int_equal(s1.fast_free_bytes, 1024 - taken);
+	assert_int_equal(s1.fast_reserved_bytes, 48 + taken);
+	assert_int_equal(s1.compactions, 0);
+	tu_verify_all(a, small, TU_ARRAY_LEN(small));
+	tu_verify(a, &al);
+	tu_verify(a, &guard);
+
+	/* Compaction rebuilds the free lists: after it, the split blocks'
+	 * bytes are intact and a big object bumps at the new top. */
+	assert_int_equal(memlane_compact(a), 0);
+	memlane_stats s2 = tu_stats(a);
+	assert_int_equal(s2.fast_free_bytes, s2.fast_top_bytes - s2.fast_reserved_bytes);
+	tu_verify_all(a, small, TU_ARRAY_LEN(small));
+	tu_verify(a, &al);
+	tu_verify(a, &guard);
+	tu_must_alloc(a, &big, 1000, MEMLANE_FAST, 0, 0, SALT + 7);
+	tu_verify(a, &big);
+
+	/* Freeing the small ones puts their blocks back on their own lists. */
+	for (size_t i = 0; i < TU_ARRAY_LEN(small); i++)
+		tu_free_obj(a, &small[i]);
+	tu_free_obj(a, &al);
+	tu_free_obj(a, &guard);
+	tu_free_obj(a, &big);
+	memlane_stats s3 = tu_stats(a);
+	assert_int_equal(s3.fast_top_bytes, 0);
+	assert_int_equal(s3.fast_free_bytes, 0);
+	assert_int_equal(s3.fast_reserved_bytes, 0);
+	tu_close(a);
+}
+
+/* A class whose list ran dry is not split from: the block it had was
+ * taken whole, and the next smaller object bumps the top. */
+static void test_split_after_list_emptied(void **state)
+{
+	(void)state;
+	memlane_arena *a = tu_open("fast_lane_size=1M,slow_lane_size=4M,promotion_age=1000000");
+	tu_obj big, guard, again, small;
+	tu_must_alloc(a, &big, 700, 0, 0, 0, SALT);
+	tu_must_alloc(a, &guard, 16, 0, 0, 0, SALT);
+	uint8_t *hole = memlane_get(a, big.h);
+	tu_free_obj(a, &big);
+	tu_must_alloc(a, &again, 690, 0, 0, 0, SALT + 1); /* same class: takes it whole */
+	assert_ptr_equal(memlane_get(a, again.h), hole);
+	memlane_stats s0 = tu_stats(a);
+	assert_int_equal(s0.fast_free_bytes, 0);
+	tu_must_alloc(a, &small, 100, 0, 0, 0, SALT + 2);
+	memlane_stats s1 = tu_stats(a);
+	assert_int_equal(s1.fast_top_bytes, s0.fast_top_bytes + 112);
+	assert_int_equal(s1.fast_free_bytes, 0);
+	tu_verify(a, &again);
+	tu_verify(a, &guard);
+	tu_verify(a, &small);
+	tu_close(a);
+}
+
 int main(void)
 {
 	tu_init();
@@ -424,6 +511,8 @@ int main(void)
 		cmocka_unit_test(test_routing_padded_size),
 		cmocka_unit_test(test_lane_flags),
 		cmocka_unit_test(test_size_zero),
+		cmocka_unit_test(test_split_larger_free_block),
+		cmocka_unit_test(test_split_after_list_emptied),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
