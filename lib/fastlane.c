@@ -5,15 +5,30 @@
  * non-empty classes finds it without a search), and only then bumps the
  * top pointer: no system call, no search. Splitting is what keeps free
  * blocks of one class from piling up below the top while objects of
- * another class push it up. Free blocks carry the offset
+ * another class push it up. Blocks have no headers, so a freed block is
+ * not merged with its free neighbours when it is freed; instead, once
+ * enough bytes were freed since the last time, a bump first merges all
+ * neighbouring free blocks (fast_coalesce) and carves the runs anew.
+ * Free blocks carry the offset
  * of the next free block in their first 8 bytes. Freeing the block at
  * the top lowers the top instead, and an empty lane starts over, so
  * frame-scratch use (allocate hundreds, free them all, repeat) never
  * exhausts it. Owns a->fast; never touches stubs (compact.c and
  * object.c do that). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
+
+/* Free bytes to gain before a bump merges free blocks again: at least
+ * an eighth of the lane in use, so the walk over every free block and
+ * the map of the lane is paid for by that many frees. */
+#define ML_FAST_COALESCE_MIN ((size_t)32768)
+
+static size_t coalesce_step(const struct ml_fast *f)
+{
+	return f->top / 8 > ML_FAST_COALESCE_MIN ? f->top / 8 : ML_FAST_COALESCE_MIN;
+}
 
 int ml_fast_init(memlane_arena *a)
 {
@@ -39,6 +54,7 @@ void ml_fast_reset_free_lists(memlane_arena *a)
 		a->fast.free_head[c] = ML_FAST_NIL;
 	a->fast.nonempty = 0;
 	a->fast.free_bytes = 0;
+	a->fast.coalesce_at = ML_FAST_COALESCE_MIN;
 }
 
 /* Whether any FastLane block could hold @size bytes at @align. */
@@ -110,20 +126,87 @@ void ml_fast_carve(memlane_arena *a, size_t from, size_t to)
 	}
 }
 
-/* Place @size bytes. Returns MEMLANE_ENOMEM (without a message: the
- * caller decides whether to compact, promote or fall back). */
-int ml_fast_alloc(memlane_arena *a, size_t size, size_t align, struct ml_place *p)
+/* Set bits [from, to) of @map. */
+static void map_set(uint64_t *map, size_t from, size_t to)
+{
+	while (from < to) {
+		size_t w = from / 64, b = from % 64, n = to - from < 64 - b ? to - from : 64 - b;
+		map[w] |= (n == 64 ? ~(uint64_t)0 : (((uint64_t)1 << n) - 1)) << b;
+		from += n;
+	}
+}
+
+/* The first bit from @g on of @map (@nwords words) that is @want; the
+ * bit count if none. */
+static size_t map_find(const uint64_t *map, size_t nwords, size_t g, bool want)
+{
+	for (size_t w = g / 64; w < nwords; w++) {
+		uint64_t v = want ? map[w] : ~map[w];
+		if (w == g / 64)
+			v &= ~(uint64_t)0 << (g % 64);
+		if (v)
+			return w * 64 + (size_t)__builtin_ctzll(v);
+	}
+	return nwords * 64;
+}
+
+/* Hand out the block of class @cls at @off. */
+static inline void fast_placed(struct ml_fast *f, unsigned cls, uint64_t off, struct ml_place *p)
+{
+	size_t cs = ml_class_size(cls);
+	f->reserved_bytes += cs;
+	p->state = MEMLANE_STATE_FAST;
+	p->kind = ML_KIND_NONE;
+	p->cls = (uint8_t)cls;
+	p->off = off;
+	p->cap = cs;
+}
+
+/* Merge neighbouring free blocks: mark every free block's 16-byte
+ * granules in a map of the lane below the top, then carve each run of
+ * free granules anew (largest classes first); a run that reaches the
+ * top lowers it instead. Moves no object, so it needs no stub. Without
+ * memory for the map the free lists stay as they are. */
+__attribute__((noinline)) static void fast_coalesce(memlane_arena *a)
 {
 	struct ml_fast *f = &a->fast;
-	unsigned cls = ml_class_of(size);
-	size_t cs = ml_class_size(cls);
-	uint64_t off = f->free_head[cls];
+	size_t ngran = f->top / ML_MIN_ALIGN, nwords = (ngran + 63) / 64;
+	uint64_t *map = calloc(nwords ? nwords : 1, sizeof(uint64_t));
+	if (!map)
+		goto out;
+	for (unsigned c = 0; c < ML_NCLASSES; c++) {
+		size_t cs = ml_class_size(c);
+		for (uint64_t off = f->free_head[c]; off != ML_FAST_NIL; memcpy(&off, f->base + off, sizeof(uint64_t)))
+			map_set(map, off / ML_MIN_ALIGN, (off + cs) / ML_MIN_ALIGN);
+	}
+	ml_fast_reset_free_lists(a);
+	for (size_t g = map_find(map, nwords, 0, true); g < ngran;) {
+		size_t end = map_find(map, nwords, g, false);
+		if (end >= ngran)
+			f->top = g * ML_MIN_ALIGN; /* the run reaches the top */
+		else
+			ml_fast_carve(a, g * ML_MIN_ALIGN, end * ML_MIN_ALIGN);
+		g = end >= ngran ? ngran : map_find(map, nwords, end, true);
+	}
+	free(map);
+out:
+	f->coalesce_at = f->free_bytes + coalesce_step(f);
+}
 
-	if (off != ML_FAST_NIL && (off & (align - 1)) == 0) {
-		fast_pop(f, cls);
-	} else if ((f->nonempty >> (cls + 1)) && (off = fast_split(a, cls, align)) != ML_FAST_NIL) {
-		/* cut from a larger free block: the top stays where it is */
-	} else {
+/* Place a block of class @cls at @align where no free block of the
+ * class is: cut from a larger free block, or bump; when enough was
+ * freed since the last time, merge free blocks first (the top may come
+ * down, too). Out of line so ml_fast_alloc's pop stays a leaf. */
+__attribute__((noinline)) static int fast_alloc_more(memlane_arena *a, unsigned cls, size_t align, struct ml_place *p)
+{
+	struct ml_fast *f = &a->fast;
+	size_t cs = ml_class_size(cls);
+	uint64_t off;
+	if (!(f->nonempty >> (cls + 1)) || (off = fast_split(a, cls, align)) == ML_FAST_NIL) {
+		if (f->free_bytes >= f->coalesce_at) {
+			fast_coalesce(a); /* raises coalesce_at above free_bytes: no loop */
+			return fast_alloc_more(a, cls, align, p);
+		}
 		size_t start = ml_align_up(f->top, align);
 		if (start > f->size || f->size - start < cs)
 			return MEMLANE_ENOMEM;
@@ -134,12 +217,32 @@ int ml_fast_alloc(memlane_arena *a, size_t size, size_t align, struct ml_place *
 		if (f->top > f->touched)
 			f->touched = f->top;
 	}
-	f->reserved_bytes += cs;
-	p->state = MEMLANE_STATE_FAST;
-	p->kind = ML_KIND_NONE;
-	p->cls = (uint8_t)cls;
-	p->off = off;
-	p->cap = cs;
+	fast_placed(f, cls, off, p);
+	return 0;
+}
+
+/* Place @size bytes. Returns MEMLANE_ENOMEM (without a message: the
+ * caller decides whether to compact, promote or fall back). */
+int ml_fast_alloc(memlane_arena *a, size_t size, size_t align, struct ml_place *p)
+{
+	struct ml_fast *f = &a->fast;
+	unsigned cls = ml_class_of(size);
+	size_t cs = ml_class_size(cls);
+	uint64_t off = f->free_head[cls];
+	if (off != ML_FAST_NIL && (off & (align - 1)) == 0) {
+		memcpy(&f->free_head[cls], f->base + off, sizeof(uint64_t));
+		f->free_bytes -= cs;
+	} else if (!(f->nonempty >> (cls + 1)) && f->free_bytes < f->coalesce_at && (f->top & (align - 1)) == 0 &&
+	           f->size - f->top >= cs) {
+		/* The plain bump, without a call: this function stays a leaf. */
+		off = f->top;
+		f->top += cs;
+		if (f->top > f->touched)
+			f->touched = f->top;
+	} else {
+		return fast_alloc_more(a, cls, align, p);
+	}
+	fast_placed(f, cls, off, p);
 	return 0;
 }
 

@@ -148,6 +148,7 @@ struct ml_fast {
 	size_t touched; /* highest top since pages were last given back */
 	uint64_t free_head[ML_NCLASSES]; /* per class, offset of the first free block */
 	uint64_t nonempty;               /* bit c: free_head[c] may be non-empty (never clear if it is) */
+	size_t coalesce_at;              /* free_bytes from which a bump first merges neighbouring free blocks */
 	size_t free_bytes;               /* bytes on the free lists */
 	size_t used_bytes;               /* object bytes */
 	size_t reserved_bytes;           /* block bytes of live objects */

@@ -1,7 +1,8 @@
 /* test_fastlane.c - the FastLane: bump pointer and per-class free lists,
  * frame-scratch use that never exhausts it, the full-lane chain
  * (compact, then promote, then fall back), routing by padded size,
- * size 0, larger free blocks split for smaller objects. */
+ * size 0, larger free blocks split for smaller objects, neighbouring
+ * free blocks merged. */
 #include "testutil.h"
 
 #define SALT 0x46415354ull /* "FAST" */
@@ -498,6 +499,69 @@ static void test_split_after_list_emptied(void **state)
 	tu_close(a);
 }
 
+/* Free blocks of a small class next to each other are merged once
+ * enough bytes were freed: bigger objects then fill the hole they left
+ * instead of the top growing, and a hole that reaches the top lowers
+ * it. */
+static void test_coalesce_neighbours(void **state)
+{
+	(void)state;
+	enum { NSMALL = 4096, NBIG = 120 };
+	memlane_arena *a = tu_open("fast_lane_size=4M,slow_lane_size=8M,promotion_age=1000000");
+	static tu_obj small[NSMALL], big[NBIG];
+	tu_obj guard, tail;
+	for (size_t i = 0; i < NSMALL; i++)
+		tu_must_alloc(a, &small[i], 1 + i % 16, 0, 0, 0, SALT + i); /* class 16 */
+	tu_must_alloc(a, &guard, 100, 0, 0, 0, SALT);
+	uint8_t *lo = memlane_get(a, small[0].h), *hi = lo + NSMALL * 16;
+	/* Free every second one, then the rest: no two frees of one run in
+	 * a row, and no 16-byte block could hold a bigger object. */
+	for (size_t i = 0; i < NSMALL; i += 2)
+		tu_free_obj(a, &small[i]);
+	for (size_t i = 1; i < NSMALL; i += 2)
+		tu_free_obj(a, &small[i]);
+	memlane_stats s0 = tu_stats(a);
+	assert_int_equal(s0.fast_top_bytes, NSMALL * 16 + 112);
+	assert_int_equal(s0.fast_free_bytes, NSMALL * 16);
+
+	for (size_t i = 0; i < NBIG; i++) {
+		tu_must_alloc(a, &big[i], 400 + i, 0, 0, 0, SALT + 5000 + i); /* classes 448 and 512 */
+		uint8_t *p = memlane_get(a, big[i].h);
+		assert_true(p >= lo && p + 400 + i <= hi);
+	}
+	memlane_stats s1 = tu_stats(a);
+	assert_int_equal(s1.fast_top_bytes, s0.fast_top_bytes);
+	assert_int_equal(s1.fast_free_bytes, s1.fast_top_bytes - s1.fast_reserved_bytes);
+	assert_int_equal(s1.compactions, 0);
+	tu_verify_all(a, big, NBIG);
+	tu_verify(a, &guard);
+
+	tu_close(a);
+
+	/* A run of free blocks that ends at the top lowers it, down to the
+	 * last object. */
+	a = tu_open("fast_lane_size=4M,slow_lane_size=8M,promotion_age=1000000");
+	tu_must_alloc(a, &guard, 16, 0, 0, 0, SALT);
+	for (size_t i = 0; i < NSMALL; i++)
+		tu_must_alloc(a, &small[i], 16, 0, 0, 0, SALT + i);
+	for (size_t i = 0; i < NSMALL; i += 2)
+		tu_free_obj(a, &small[i]);
+	for (size_t i = 1; i < NSMALL; i += 2)
+		tu_free_obj(a, &small[i]);
+	memlane_stats s2 = tu_stats(a);
+	assert_int_equal(s2.fast_top_bytes, 16 + (NSMALL - 1) * 16); /* only the top block came off */
+	assert_int_equal(s2.fast_free_bytes, (NSMALL - 1) * 16);
+	tu_must_alloc(a, &tail, 1000, 0, 0, 0, SALT + 9999);
+	assert_ptr_equal(memlane_get(a, tail.h), (uint8_t *)memlane_get(a, guard.h) + 16);
+	memlane_stats s3 = tu_stats(a);
+	assert_int_equal(s3.fast_top_bytes, 16 + 1024);
+	assert_int_equal(s3.fast_free_bytes, 0);
+	assert_int_equal(s3.fast_reserved_bytes, 16 + 1024);
+	tu_verify(a, &guard);
+	tu_verify(a, &tail);
+	tu_close(a);
+}
+
 int main(void)
 {
 	tu_init();
@@ -513,6 +577,7 @@ int main(void)
 		cmocka_unit_test(test_size_zero),
 		cmocka_unit_test(test_split_larger_free_block),
 		cmocka_unit_test(test_split_after_list_emptied),
+		cmocka_unit_test(test_coalesce_neighbours),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
