@@ -63,25 +63,6 @@ bool ml_fast_can_hold(size_t size, size_t align)
 	return size <= ML_CLASS_MAX_SIZE && align <= ML_CLASS_MAX_SIZE;
 }
 
-static void fast_push(struct ml_fast *f, uint64_t off, unsigned cls)
-{
-	memcpy(f->base + off, &f->free_head[cls], sizeof(uint64_t));
-	f->free_head[cls] = off;
-	f->nonempty |= (uint64_t)1 << cls;
-	f->free_bytes += ml_class_size(cls);
-}
-
-/* Take the first block off the free list of @cls (not empty). Its bit
- * in f->nonempty stays set even when the list runs dry: fast_split
- * clears such stale bits when it meets them, which keeps this, the
- * allocation fast path, as short as it was without the bitmap. */
-static uint64_t fast_pop(struct ml_fast *f, unsigned cls)
-{
-	uint64_t off = f->free_head[cls];
-	memcpy(&f->free_head[cls], f->base + off, sizeof(uint64_t));
-	f->free_bytes -= ml_class_size(cls);
-	return off;
-}
 
 /* A block of class @cls at @align cut from the first free block of the
  * smallest larger class that has one (best fit by class: the big blocks
@@ -99,13 +80,13 @@ __attribute__((noinline)) static uint64_t fast_split(memlane_arena *a, unsigned 
 		unsigned big = cls + 1 + (unsigned)__builtin_ctzll(larger);
 		uint64_t off = f->free_head[big];
 		if (off == ML_FAST_NIL) {
-			f->nonempty &= ~((uint64_t)1 << big); /* stale: see fast_pop */
+			f->nonempty &= ~((uint64_t)1 << big); /* stale: see ml_fast_pop */
 			continue;
 		}
 		size_t end = off + ml_class_size(big), start = ml_align_up(off, align);
 		if (start + ml_class_size(cls) > end)
 			return ML_FAST_NIL;
-		fast_pop(f, big);
+		ml_fast_pop(f, big);
 		ml_fast_carve(a, off, start);
 		ml_fast_carve(a, start + ml_class_size(cls), end);
 		return start;
@@ -121,7 +102,7 @@ void ml_fast_carve(memlane_arena *a, size_t from, size_t to)
 		unsigned cls = gap >= ML_CLASS_MAX_SIZE ? ML_NCLASSES - 1 : ml_class_of(gap);
 		if (ml_class_size(cls) > gap)
 			cls--;
-		fast_push(&a->fast, from, cls);
+		ml_fast_push(&a->fast, from, cls);
 		from += ml_class_size(cls);
 	}
 }
@@ -230,8 +211,7 @@ int ml_fast_alloc(memlane_arena *a, size_t size, size_t align, struct ml_place *
 	size_t cs = ml_class_size(cls);
 	uint64_t off = f->free_head[cls];
 	if (off != ML_FAST_NIL && (off & (align - 1)) == 0) {
-		memcpy(&f->free_head[cls], f->base + off, sizeof(uint64_t));
-		f->free_bytes -= cs;
+		ml_fast_pop(f, cls);
 	} else if (!(f->nonempty >> (cls + 1)) && f->free_bytes < f->coalesce_at && (f->top & (align - 1)) == 0 &&
 	           f->size - f->top >= cs) {
 		/* The plain bump, without a call: this function stays a leaf. */
@@ -254,7 +234,7 @@ void ml_fast_free(memlane_arena *a, uint64_t off, unsigned cls)
 	if (off + cs == f->top)
 		f->top = off;
 	else
-		fast_push(f, off, cls);
+		ml_fast_push(f, off, cls);
 	if (f->reserved_bytes == 0) {
 		/* Nothing lives here any more: start over from the bottom. */
 		f->top = 0;

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <lmdb.h>
 
@@ -153,6 +154,28 @@ struct ml_fast {
 	size_t used_bytes;               /* object bytes */
 	size_t reserved_bytes;           /* block bytes of live objects */
 };
+
+/* Put the free block at @off on the list of @cls. Inline here, not in
+ * fastlane.c, for object.c's straight-through free. */
+static inline void ml_fast_push(struct ml_fast *f, uint64_t off, unsigned cls)
+{
+	memcpy(f->base + off, &f->free_head[cls], sizeof(uint64_t));
+	f->free_head[cls] = off;
+	f->nonempty |= (uint64_t)1 << cls;
+	f->free_bytes += ml_class_size(cls);
+}
+
+/* Take the first block off the free list of @cls (not empty). Its bit
+ * in f->nonempty stays set even when the list runs dry: fastlane.c's
+ * split clears such stale bits when it meets them, which keeps this,
+ * the allocation fast path, as short as it was without the bitmap. */
+static inline uint64_t ml_fast_pop(struct ml_fast *f, unsigned cls)
+{
+	uint64_t off = f->free_head[cls];
+	memcpy(&f->free_head[cls], f->base + off, sizeof(uint64_t));
+	f->free_bytes -= ml_class_size(cls);
+	return off;
+}
 
 /* ---- SlowLane (slowlane.c) ---------------------------------------------- */
 #define ML_SLAB_SIZE ((size_t)65536)

@@ -181,13 +181,25 @@ static unsigned log2_of(size_t v)
 static inline bool alloc_fast(memlane_arena *a, size_t size, uint32_t tag, memlane_handle *out)
 {
 	uint32_t idx = a->free_slot;
-	struct ml_place p;
-	if (size >= a->cfg.threshold || idx == ML_NIL || a->young.tail == a->young.cap ||
-	    ml_fast_alloc(a, size, ML_MIN_ALIGN, &p) != 0)
+	if (size >= a->cfg.threshold || idx == ML_NIL || a->young.tail == a->young.cap)
 		return false;
+	/* A block off its class's free list, inline (every FastLane block
+	 * is 16-byte aligned); else fastlane.c's bump, split or merge. */
+	struct ml_fast *f = &a->fast;
+	unsigned cls = ml_class_of(size);
+	uint64_t off;
+	if (f->free_head[cls] != ML_FAST_NIL) {
+		off = ml_fast_pop(f, cls);
+		f->reserved_bytes += ml_class_size(cls);
+	} else {
+		struct ml_place p;
+		if (ml_fast_alloc(a, size, ML_MIN_ALIGN, &p) != 0)
+			return false;
+		off = p.off;
+	}
 	struct ml_stub *s = &a->stubs[idx];
 	a->free_slot = (uint32_t)s->off;
-	s->szc = ML_SZC(size, p.cls, 4);
+	s->szc = ML_SZC(size, cls, 4);
 	s->birth = a->tick;
 	s->tag = tag;
 	s->pins = 0;
@@ -198,7 +210,7 @@ static inline bool alloc_fast(memlane_arena *a, size_t size, uint32_t tag, memla
 		x->seq = x->ckpt_seq = 0;
 	}
 	ml_fifo_push(&a->young, idx, s->gen);
-	ML_PUBLISH(s->off, p.off);
+	ML_PUBLISH(s->off, off);
 	ML_PUBLISH(s->word, ML_WORD(s->gen, MEMLANE_STATE_FAST, 1));
 	a->fast.used_bytes += size;
 	a->fast_objects++;
@@ -306,8 +318,17 @@ static inline bool free_fast(memlane_arena *a, memlane_handle h)
 		return false;
 	uint32_t idx = (uint32_t)h;
 	a->fast_objects--;
-	a->fast.used_bytes -= s->size;
-	ml_fast_free(a, s->off, s->cls);
+	struct ml_fast *f = &a->fast;
+	f->used_bytes -= s->size;
+	size_t cs = ml_class_size(s->cls);
+	if (s->off + cs != f->top && f->reserved_bytes != cs) {
+		/* Onto its class's free list, inline; freeing the block at
+		 * the top, or the last one, goes through fastlane.c. */
+		f->reserved_bytes -= cs;
+		ml_fast_push(f, s->off, s->cls);
+	} else {
+		ml_fast_free(a, s->off, s->cls);
+	}
 	uint32_t gen = s->gen + 1;
 	ML_PUBLISH(s->word, (uint64_t)gen | (uint64_t)MEMLANE_STATE_INVALID << 32);
 	if (gen >= ML_GEN_MAX) {
