@@ -7,8 +7,9 @@
  * live object, so no scratch copy is needed:
  *   FastLane  objects slide down in address order;
  *   SlowLane  blocks move from the sparsest slabs of a class into free
- *             blocks of the densest, then whole slabs slide down into
- *             empty ones; blobs slide up in descending address order.
+ *             blocks of the densest, then the highest slabs move into
+ *             the lowest empty ones; blobs slide up in descending
+ *             address order.
  * Owns the moving of object bytes; the lanes' free structures are
  * rebuilt through fastlane.c and slowlane.c. */
 #include <stdlib.h>

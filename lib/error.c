@@ -65,12 +65,18 @@ void ml_errclear(void)
 
 /* For calls that swallow the errors of their parts (a policy cycle):
  * the caller's last message stays as it was. */
+/* Only the message, not the whole buffer: memlane_realloc saves it on
+ * every move. */
 void ml_err_save(char saved[ML_ERRMSG_MAX])
 {
-	memcpy(saved, ml_errbuf, ML_ERRMSG_MAX);
+	size_t n = strnlen(ml_errbuf, ML_ERRMSG_MAX - 1);
+	memcpy(saved, ml_errbuf, n);
+	saved[n] = '\0';
 }
 
 void ml_err_restore(const char saved[ML_ERRMSG_MAX])
 {
-	memcpy(ml_errbuf, saved, ML_ERRMSG_MAX);
+	size_t n = strnlen(saved, ML_ERRMSG_MAX - 1);
+	memcpy(ml_errbuf, saved, n);
+	ml_errbuf[n] = '\0';
 }

@@ -181,6 +181,8 @@ static inline uint64_t ml_fast_pop(struct ml_fast *f, unsigned cls)
 #define ML_SLAB_SIZE ((size_t)65536)
 /* Largest class kept in the block region; bigger objects are blobs. */
 #define ML_BLOCK_MAX_SIZE ((size_t)16384)
+/* A freed blob extent this large gives its whole pages back at once. */
+#define ML_BLOB_RELEASE_MIN ((size_t)65536)
 #define ML_SLAB_FREE 0xff
 
 struct ml_slab {

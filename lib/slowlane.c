@@ -429,6 +429,11 @@ void ml_slow_free(memlane_arena *a, const struct ml_place *s)
 		sl->nblobs--;
 		sl->blob_reserved -= s->cap;
 		ml_slow_hole_insert(a, s->off, s->cap);
+		/* A large extent's pages go back at once, as glibc unmaps a
+		 * large chunk on free: a hole holds nothing worth keeping,
+		 * and one is seldom filled soon by an object as large. */
+		if (s->cap >= ML_BLOB_RELEASE_MIN)
+			a->ctr.released_bytes += ml_os_release(sl->base, s->off, s->off + s->cap);
 	}
 }
 

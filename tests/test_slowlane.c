@@ -1,6 +1,9 @@
 /* test_slowlane.c - the SlowLane: block region and blob region, reuse of
  * freed blob space, coalescing of free neighbours, the split adapting
  * to demand, ETOOBIG, and ENOMEM only when truly full. */
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include "testutil.h"
 
 #define SALT 0x534c4f57ull /* "SLOW" */
@@ -169,6 +172,52 @@ static void coalesce_order(const int order[3])
 	assert_int_equal(s2.slow_hole_bytes, s0.slow_hole_bytes);
 	tu_verify(a, &big);
 	tu_verify_all(a, o, n);
+	tu_close(a);
+}
+
+/* A freed blob of 64 KiB or more gives its whole pages back at once
+ * (released_bytes, and mincore says they are gone); its neighbours keep
+ * their bytes, and the hole takes a new object whose bytes read back.
+ * A smaller blob keeps its pages for the next one. */
+static void test_large_blob_pages_released(void **state)
+{
+	(void)state;
+	memlane_arena *a = tu_open(OPTS_NOCOMPACT);
+	tu_obj left, big, right, small;
+	tu_must_alloc(a, &left, 300000, 0, 0, 0, SALT);
+	tu_must_alloc(a, &big, 1 * TU_MiB, 0, 0, 0, SALT + 1);
+	tu_must_alloc(a, &right, 300000, 0, 0, 0, SALT + 2);
+	tu_must_alloc(a, &small, 40000, 0, 0, 0, SALT + 3);
+	uint8_t *p = memlane_get(a, big.h);
+	assert_non_null(p);
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	uint8_t *lo = (uint8_t *)(((uintptr_t)p + page - 1) & ~(uintptr_t)(page - 1));
+	size_t span = ((uintptr_t)(p + big.size) & ~(uintptr_t)(page - 1)) - (uintptr_t)lo;
+	unsigned char vec[1 * TU_MiB / 4096 + 1];
+	assert_true(span / page <= sizeof(vec));
+	assert_int_equal(mincore(lo, span, vec), 0);
+	assert_true(vec[0] & 1); /* written, so resident */
+
+	uint64_t before = tu_stats(a).released_bytes;
+	tu_free_obj(a, &big);
+	uint64_t released = tu_stats(a).released_bytes - before;
+	assert_true(released >= span);
+	assert_int_equal(mincore(lo, span, vec), 0);
+	for (size_t i = 0; i < span / page; i++)
+		if (vec[i] & 1)
+			fail_msg("page %zu of the freed blob is still resident", i);
+	tu_verify(a, &left);
+	tu_verify(a, &right);
+
+	before = tu_stats(a).released_bytes;
+	tu_free_obj(a, &small); /* under 64 KiB: kept */
+	assert_int_equal(tu_stats(a).released_bytes, before);
+
+	tu_obj again;
+	tu_must_alloc(a, &again, 900000, 0, 0, 0, SALT + 4);
+	tu_verify(a, &again);
+	tu_verify(a, &left);
+	tu_verify(a, &right);
 	tu_close(a);
 }
 
@@ -423,6 +472,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_block_and_blob_regions),
 		cmocka_unit_test(test_blob_space_reused),
+		cmocka_unit_test(test_large_blob_pages_released),
 		cmocka_unit_test(test_free_neighbours_coalesce),
 		cmocka_unit_test(test_many_neighbours_coalesce),
 		cmocka_unit_test(test_split_adapts),
