@@ -178,7 +178,8 @@ static unsigned log2_of(size_t v)
  * a handle of its new generation yet, and the offset goes out before
  * the word that makes the object live. Returns false, changing nothing,
  * when the general path must do it. */
-static inline bool alloc_fast(memlane_arena *a, size_t size, uint32_t tag, memlane_handle *out)
+static inline __attribute__((always_inline)) bool alloc_fast(memlane_arena *a, size_t size, uint32_t tag,
+                                                           memlane_handle *out)
 {
 	uint32_t idx = a->free_slot;
 	if (size >= a->cfg.threshold || idx == ML_NIL || a->young.tail == a->young.cap)
@@ -311,7 +312,7 @@ static int lookup(memlane_arena *a, memlane_handle h, const char *what, struct m
  * an arena without a store (which has records to forget). The slot's
  * generation and state change in one store. Returns false, changing
  * nothing, when the general path must do it. */
-static inline bool free_fast(memlane_arena *a, memlane_handle h)
+static inline __attribute__((always_inline)) bool free_fast(memlane_arena *a, memlane_handle h)
 {
 	struct ml_stub *s = ml_lookup(a, h);
 	if (!s || s->state != MEMLANE_STATE_FAST || s->pins || a->store)
