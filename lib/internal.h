@@ -181,7 +181,8 @@ static inline uint64_t ml_fast_pop(struct ml_fast *f, unsigned cls)
 #define ML_SLAB_SIZE ((size_t)65536)
 /* Largest class kept in the block region; bigger objects are blobs. */
 #define ML_BLOCK_MAX_SIZE ((size_t)16384)
-/* A freed blob extent this large gives its whole pages back at once. */
+/* A blob extent this large that the program frees gives its whole
+ * pages back at once (ml_slow_give_back). */
 #define ML_BLOB_RELEASE_MIN ((size_t)65536)
 #define ML_SLAB_FREE 0xff
 
@@ -433,6 +434,7 @@ ML_HIDDEN size_t ml_slow_max_object(const memlane_arena *a);
 ML_HIDDEN bool ml_slow_fits_empty(const memlane_arena *a, size_t size, size_t align);
 ML_HIDDEN int ml_slow_alloc(memlane_arena *a, size_t size, size_t align, bool use_margin, struct ml_place *p);
 ML_HIDDEN void ml_slow_free(memlane_arena *a, const struct ml_place *p);
+ML_HIDDEN void ml_slow_give_back(memlane_arena *a, const struct ml_place *p);
 ML_HIDDEN void ml_slow_blob_trim(memlane_arena *a, struct ml_stub *s, size_t size);
 ML_HIDDEN size_t ml_slow_hole_bytes(const memlane_arena *a);
 ML_HIDDEN size_t ml_slow_reclaimable(const memlane_arena *a);

@@ -365,8 +365,11 @@ int memlane_free(memlane_arena *a, memlane_handle h)
 	 * object's table entry under a newer generation). */
 	if (a->store && (rc = ml_store_dead_reserve(a->store, 2)) != 0)
 		goto out;
-	if (s->state != MEMLANE_STATE_SPILLED)
+	if (s->state != MEMLANE_STATE_SPILLED) {
+		struct ml_place was = ml_stub_place(a, s);
 		ml_release_place(a, s);
+		ml_slow_give_back(a, &was);
+	}
 	ml_pager_forget(a, s);
 	ml_slot_free(a, ml_stub_index(a, s));
 	a->objects--;
@@ -453,7 +456,9 @@ int memlane_realloc(memlane_arena *a, memlane_handle h, size_t n)
 	} else {
 		uint8_t *dst = (p.state == MEMLANE_STATE_FAST ? a->fast.base : a->slow.base) + p.off;
 		memcpy(dst, ml_stub_ptr(a, s), old < n ? old : n);
+		struct ml_place was = ml_stub_place(a, s);
 		ml_release_place(a, s); /* takes the old size off its lane */
+		ml_slow_give_back(a, &was);
 		s->size = n;
 		/* Adds the new size to the new lane. Still in the FastLane,
 		 * it keeps its birth-order entry (same slot, generation). */

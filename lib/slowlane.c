@@ -429,12 +429,18 @@ void ml_slow_free(memlane_arena *a, const struct ml_place *s)
 		sl->nblobs--;
 		sl->blob_reserved -= s->cap;
 		ml_slow_hole_insert(a, s->off, s->cap);
-		/* A large extent's pages go back at once, as glibc unmaps a
-		 * large chunk on free: a hole holds nothing worth keeping,
-		 * and one is seldom filled soon by an object as large. */
-		if (s->cap >= ML_BLOB_RELEASE_MIN)
-			a->ctr.released_bytes += ml_os_release(sl->base, s->off, s->off + s->cap);
 	}
+}
+
+/* The program freed (or moved) the object that was at @p: a large blob
+ * extent's pages go back at once, as glibc unmaps a large chunk on
+ * free. Not for evictions and promotions: they make room for an object
+ * that takes the pages at once, and giving them back would cost it a
+ * page fault each (a 64 KiB fault-in 40 -> 64 us). */
+void ml_slow_give_back(memlane_arena *a, const struct ml_place *p)
+{
+	if (p->state == MEMLANE_STATE_SLOW && p->kind == ML_KIND_BLOB && p->cap >= ML_BLOB_RELEASE_MIN)
+		a->ctr.released_bytes += ml_os_release(a->slow.base, p->off, p->off + p->cap);
 }
 
 /* A blob shrunk in place (memlane_realloc found no room to move it)
