@@ -490,17 +490,27 @@ static void test_fastlane_runs(void **state)
 	tu_close(a);
 }
 
+/* Eight 64 KiB slabs of 4096-byte blocks, 16 a slab, full: @o gets them
+ * in address order. */
+enum { SLAB_PER = 16, SLABS = 8, SLAB_OBJS = SLAB_PER * SLABS };
+
+static memlane_arena *fill_slabs(tu_obj o[SLAB_OBJS])
+{
+	memlane_arena *a = tu_open("fast_lane_size=64K,slow_lane_size=8M,auto_compaction=0");
+	for (size_t i = 0; i < SLAB_OBJS; i++)
+		tu_must_alloc(a, &o[i], 4096, MEMLANE_SLOW, 0, (uint32_t)i, SALT);
+	return a;
+}
+
 /* Emptying the lowest slab moves only the highest one into it: slabs
  * keep no order, so one that lies below the final top never moves
  * (they all slid down by one slab once, 7 times the copying). */
 static void test_slabs_fill_from_the_top(void **state)
 {
 	(void)state;
-	memlane_arena *a = tu_open("fast_lane_size=64K,slow_lane_size=8M,auto_compaction=0");
-	enum { PER = 16, SLABS = 8, N = PER * SLABS }; /* 4096-byte blocks, 16 a 64 KiB slab */
+	enum { PER = SLAB_PER, N = SLAB_OBJS };
 	tu_obj o[N];
-	for (size_t i = 0; i < N; i++)
-		tu_must_alloc(a, &o[i], 4096, MEMLANE_SLOW, 0, (uint32_t)i, SALT);
+	memlane_arena *a = fill_slabs(o);
 	void *top_slab[PER];
 	for (size_t i = 0; i < PER; i++) {
 		top_slab[i] = memlane_get(a, o[N - PER + i].h);
@@ -526,11 +536,9 @@ static void test_slabs_fill_from_the_top(void **state)
 static void test_empty_slabs_released_together(void **state)
 {
 	(void)state;
-	memlane_arena *a = tu_open("fast_lane_size=64K,slow_lane_size=8M,auto_compaction=0");
-	enum { PER = 16, SLABS = 8, N = PER * SLABS }; /* 4096-byte blocks, 16 a 64 KiB slab */
+	enum { PER = SLAB_PER, N = SLAB_OBJS };
 	tu_obj o[N];
-	for (size_t i = 0; i < N; i++)
-		tu_must_alloc(a, &o[i], 4096, MEMLANE_SLOW, 0, (uint32_t)i, SALT);
+	memlane_arena *a = fill_slabs(o);
 	for (size_t i = PER; i < N - PER; i++)
 		tu_free_obj(a, &o[i]); /* slabs 1 to 6 */
 	assert_int_equal(memlane_pin(a, o[N - 1].h, &o[N - 1].pinned), 0); /* slab 7 stays */
