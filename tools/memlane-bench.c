@@ -293,7 +293,7 @@ enum goal { GOAL_NONE, GOAL_LE, GOAL_GE };
 
 struct row {
 	char workload[16];
-	char metric[96];
+	char metric[160];
 	char unit[16];
 	double ml, base, ratio;
 	enum goal goal;
@@ -995,7 +995,7 @@ static int replay_run(const struct trace *t, int kind, int nthreads, double *ns_
 static void trace_rows(const char *wl, struct trace *t, int nthreads)
 {
 	double ns[AL_N][MAXREPS], rss[AL_N][MAXREPS], mns[AL_N], mrss[AL_N];
-	char metric[96], note[160], pre[24] = "";
+	char metric[160], note[160], pre[24] = "";
 	if (nthreads > 1)
 		snprintf(pre, sizeof(pre), "%d threads, ", nthreads);
 	progress("%s: %s, %zu ops, %d thread%s", wl, t->name, t->nops, nthreads, nthreads > 1 ? "s" : "");
@@ -1192,7 +1192,7 @@ static double access_once(int lane, int nthreads)
 static void run_access(const char *wl, int nthreads)
 {
 	double v[3][MAXREPS];
-	char metric[96], pre[24] = "";
+	char metric[160], pre[24] = "";
 	if (nthreads > 1)
 		snprintf(pre, sizeof(pre), "%d threads, ", nthreads);
 	progress("%s: %zu resident handles, %d thread%s", wl, S.access_n, nthreads, nthreads > 1 ? "s" : "");
