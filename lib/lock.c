@@ -108,6 +108,11 @@ static struct ml_owner *owners_free;
 static void owner_release(void *p)
 {
 	struct ml_owner *o = p;
+	/* The exiting thread may still call us from a destructor of a key
+	 * made after ours: it must not keep the record a new thread may
+	 * take now (both would enter by the same bias). It takes a new
+	 * record, or the mutex. */
+	ml_tls_owner = NULL;
 	pthread_mutex_lock(&owners_lock);
 	o->next_free = owners_free;
 	owners_free = o;
