@@ -142,6 +142,16 @@ __attribute__((constructor)) static void bias_setup(void)
 	atomic_store(&bias_usable, ok ? 1 : -1);
 }
 
+/* Run when the library is unloaded (dlclose) or the process exits: the
+ * key's destructor is our code, which a thread exiting after an
+ * unload would call at an address no longer mapped. No bias is granted
+ * from now on; records already handed out stay, never freed. */
+__attribute__((destructor)) static void bias_teardown(void)
+{
+	if (atomic_exchange(&bias_usable, -1) == 1)
+		pthread_key_delete(owner_key);
+}
+
 /* This thread's record, made on first use; NULL when out of memory. */
 static struct ml_owner *owner_self(void)
 {
