@@ -108,6 +108,11 @@ static struct ml_owner *owners_free;
 static void owner_release(void *p)
 {
 	struct ml_owner *o = p;
+	/* The exiting thread may still call us from a destructor of a key
+	 * made after ours: it must not keep the record a new thread may
+	 * take now (both would enter by the same bias). It takes a new
+	 * record, or the mutex. */
+	ml_tls_owner = NULL;
 	pthread_mutex_lock(&owners_lock);
 	o->next_free = owners_free;
 	owners_free = o;
@@ -135,6 +140,16 @@ __attribute__((constructor)) static void bias_setup(void)
 	         syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0 &&
 	         pthread_key_create(&owner_key, owner_release) == 0;
 	atomic_store(&bias_usable, ok ? 1 : -1);
+}
+
+/* Run when the library is unloaded (dlclose) or the process exits: the
+ * key's destructor is our code, which a thread exiting after an
+ * unload would call at an address no longer mapped. No bias is granted
+ * from now on; records already handed out stay, never freed. */
+__attribute__((destructor)) static void bias_teardown(void)
+{
+	if (atomic_exchange(&bias_usable, -1) == 1)
+		pthread_key_delete(owner_key);
 }
 
 /* This thread's record, made on first use; NULL when out of memory. */

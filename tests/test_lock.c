@@ -347,6 +347,114 @@ static void test_single_thread_keeps_bias(void **state)
 	assert_int_equal(memlane_close(arena), 0);
 }
 
+/* A thread's record goes back for reuse in its pthread key destructor,
+ * but the thread may still call the library from a later destructor
+ * (one of the program's keys, made after the library's). It must not
+ * keep using the record a new thread may have taken: both would then
+ * enter the arena by the same bias, with no withdrawal between them
+ * (and an unlock by one would clear the other's "inside" mark). The
+ * old thread's call from its destructor must withdraw the new
+ * thread's bias, as any other thread's call does. */
+static pthread_key_t late_key;
+static pthread_mutex_t late_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t late_cv = PTHREAD_COND_INITIALIZER;
+static unsigned long long late_withdrawn; /* as the old thread's last call left it */
+static int late_stage; /* 1: old thread in its destructor; 2: new thread biased; 3: old thread done */
+
+static void late_stage_set(int v)
+{
+	pthread_mutex_lock(&late_mu);
+	late_stage = v;
+	pthread_cond_broadcast(&late_cv);
+	pthread_mutex_unlock(&late_mu);
+}
+
+static void late_stage_wait(int v)
+{
+	pthread_mutex_lock(&late_mu);
+	while (late_stage < v)
+		pthread_cond_wait(&late_cv, &late_mu);
+	pthread_mutex_unlock(&late_mu);
+}
+
+/* Earn the bias with calls in a row. */
+static void earn_bias(const char *who)
+{
+	for (int i = 0; i < 2000; i++) {
+		memlane_handle h;
+		if (memlane_alloc(arena, 32, &h) != 0 || memlane_free(arena, h) != 0)
+			TFAIL("%s: %s", who, memlane_errmsg());
+	}
+}
+
+static void late_destructor(void *p)
+{
+	(void)p;
+	late_stage_set(1);
+	late_stage_wait(2);
+	memlane_handle h;
+	if (memlane_alloc(arena, 32, &h) != 0 || memlane_free(arena, h) != 0)
+		TFAIL("old thread, in its destructor: %s", memlane_errmsg());
+	/* The count as the old thread's call left it (any later call by
+	 * another thread withdraws the new thread's bias anyway). */
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	const char *count;
+	if (!f || memlane_debug_dump(arena, f) != 0 || fclose(f) != 0 || !(count = strstr(text, " now, ")) ||
+	    sscanf(count, " now, %llu withdrawn", &late_withdrawn) != 1)
+		TFAIL("old thread, in its destructor: no lock line in memlane_debug_dump");
+	free(text);
+	late_stage_set(3);
+}
+
+static void *late_old_thread(void *arg)
+{
+	(void)arg;
+	earn_bias("old thread");
+	pthread_setspecific(late_key, &late_key);
+	return NULL;
+}
+
+static void *late_new_thread(void *arg)
+{
+	(void)arg;
+	earn_bias("new thread");
+	late_stage_set(2);
+	late_stage_wait(3);
+	return NULL;
+}
+
+static void test_call_from_late_destructor(void **state)
+{
+	(void)state;
+	memlane_config cfg;
+	memlane_config_init(&cfg);
+	assert_int_equal(memlane_open(&arena, NULL, &cfg), 0);
+	failure_reset();
+	late_stage = 0;
+	assert_int_equal(pthread_key_create(&late_key, late_destructor), 0);
+	pthread_t old_t, new_t;
+	assert_int_equal(pthread_create(&old_t, NULL, late_old_thread, NULL), 0);
+	late_stage_wait(1);
+	assert_int_equal(pthread_create(&new_t, NULL, late_new_thread, NULL), 0);
+	pthread_join(new_t, NULL);
+	pthread_join(old_t, NULL);
+	pthread_key_delete(late_key);
+	if (failed())
+		fail_msg("%s", failure.msg);
+	int usable;
+	unsigned long long withdrawn;
+	lock_line(&usable, &withdrawn);
+	/* The new thread's first call withdrew the old thread's bias; the
+	 * old thread's call from its destructor withdrew the new one's. */
+	assert_int_equal(late_withdrawn, usable > 0 ? 2 : 0);
+	memlane_stats st;
+	assert_int_equal(memlane_stats_get(arena, &st), 0);
+	assert_int_equal(st.objects, 0);
+	assert_int_equal(memlane_close(arena), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -354,6 +462,7 @@ int main(void)
 		cmocka_unit_test(test_bias_changes_hands),
 		cmocka_unit_test(test_bias_with_background_thread),
 		cmocka_unit_test(test_bias_withdrawn_mid_work),
+		cmocka_unit_test(test_call_from_late_destructor),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
