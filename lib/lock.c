@@ -31,6 +31,7 @@
 #include <linux/futex.h>
 #include <linux/membarrier.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -173,6 +174,24 @@ static struct ml_owner *owner_self(void)
 	return o;
 }
 
+/* Wait until @o's thread is out of @a. A critical section is usually
+ * short, so spin first; but the owner may be compacting, or syncing a
+ * checkpoint to disk, so then yield, then sleep, instead of burning a
+ * CPU for as long as that takes. */
+static void wait_outside(memlane_arena *a, struct ml_owner *o)
+{
+	for (unsigned tries = 0; atomic_load_explicit(&o->in, memory_order_acquire) == a; tries++) {
+		if (tries < ML_LOCK_SPINS) {
+			cpu_relax();
+		} else if (tries < 2 * ML_LOCK_SPINS) {
+			sched_yield();
+		} else {
+			struct timespec pause = {0, 50000}; /* 50 us */
+			nanosleep(&pause, NULL);
+		}
+	}
+}
+
 /* Take the bias away from @o (the caller holds the mutex) and wait
  * until @o's thread is out of the arena. */
 static void bias_revoke(memlane_arena *a, struct ml_owner *o)
@@ -182,10 +201,14 @@ static void bias_revoke(memlane_arena *a, struct ml_owner *o)
 		return; /* our own: we are not inside by bias */
 	/* Every thread of ours now runs a full fence: an owner that had
 	 * not yet stored o->in will see a->bias NULL and back out; one
-	 * that had is seen inside below. */
-	syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
-	while (atomic_load_explicit(&o->in, memory_order_acquire) == a)
-		cpu_relax();
+	 * that had is seen inside below. Without the fence that is not
+	 * sure, so a failed call (it can only be out of memory, once
+	 * registered) is tried again; no new bias is granted meanwhile. */
+	while (syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0) {
+		atomic_store(&bias_usable, -1);
+		sched_yield();
+	}
+	wait_outside(a, o);
 	a->ctr_bias_revoked++;
 }
 

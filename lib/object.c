@@ -107,13 +107,20 @@ static int place_slow(memlane_arena *a, size_t size, size_t align, struct ml_pla
 	return rc;
 }
 
+/* Whether a new object of @size bytes at @align with @flags is to
+ * start in the FastLane (it may still fall back to the SlowLane). */
+static bool starts_fast(const memlane_arena *a, size_t size, size_t align, unsigned flags)
+{
+	return !(flags & MEMLANE_SLOW) && (size < a->cfg.threshold || (flags & MEMLANE_FAST)) &&
+	       ml_fast_can_hold(size, align);
+}
+
 /* Find a place for a new object, making room if it must: a full
  * FastLane compacts, then promotes its oldest objects, then the object
  * falls back to the SlowLane; a full SlowLane compacts. */
 int ml_place_object(memlane_arena *a, size_t size, size_t align, unsigned flags, struct ml_place *p)
 {
-	bool fast = !(flags & MEMLANE_SLOW) && (size < a->cfg.threshold || (flags & MEMLANE_FAST)) &&
-	            ml_fast_can_hold(size, align);
+	bool fast = starts_fast(a, size, align, flags);
 	if (fast) {
 		if (ml_fast_alloc(a, size, align, p) == 0)
 			return 0;
@@ -241,10 +248,11 @@ int memlane_alloc_ex(memlane_arena *a, size_t size, const memlane_alloc_opts *op
 	}
 	uint32_t idx;
 	struct ml_place p;
-	/* Room for its birth-order entry first, in case it goes to the
-	 * FastLane: nothing is changed yet if there is none. */
+	/* Room for its birth-order entry first, when it may go to the
+	 * FastLane (as ml_place_object decides): nothing is changed yet if
+	 * there is none, and a SlowLane object never needs one. */
 	struct ml_fifo *q = (o->flags & MEMLANE_COLD) ? &a->cold : &a->young;
-	if ((rc = ml_fifo_reserve(a, q)) != 0)
+	if (starts_fast(a, size, align, o->flags) && (rc = ml_fifo_reserve(a, q)) != 0)
 		goto out;
 	rc = ml_slot_alloc(a, &idx);
 	if (rc)
