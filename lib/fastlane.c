@@ -131,18 +131,6 @@ static size_t map_find(const uint64_t *map, size_t nwords, size_t g, bool want)
 	return nwords * 64;
 }
 
-/* Hand out the block of class @cls at @off. */
-static inline void fast_placed(struct ml_fast *f, unsigned cls, uint64_t off, struct ml_place *p)
-{
-	size_t cs = ml_class_size(cls);
-	f->reserved_bytes += cs;
-	p->state = MEMLANE_STATE_FAST;
-	p->kind = ML_KIND_NONE;
-	p->cls = (uint8_t)cls;
-	p->off = off;
-	p->cap = cs;
-}
-
 /* Merge neighbouring free blocks: mark every free block's 16-byte
  * granules in a map of the lane below the top, then carve each run of
  * free granules anew (largest classes first); a run that reaches the
@@ -174,11 +162,11 @@ out:
 	f->coalesce_at = f->free_bytes + coalesce_step(f);
 }
 
-/* Place a block of class @cls at @align where no free block of the
- * class is: cut from a larger free block, or bump; when enough was
- * freed since the last time, merge free blocks first (the top may come
- * down, too). Out of line so ml_fast_alloc's pop stays a leaf. */
-__attribute__((noinline)) static int fast_alloc_more(memlane_arena *a, unsigned cls, size_t align, struct ml_place *p)
+/* Place a block of class @cls at @align where the inline ml_fast_alloc
+ * found no free block of the class: cut from a larger free block, or
+ * bump; when enough was freed since the last time, merge free blocks
+ * first (the top may come down, too). */
+int ml_fast_alloc_more(memlane_arena *a, unsigned cls, size_t align, struct ml_place *p)
 {
 	struct ml_fast *f = &a->fast;
 	size_t cs = ml_class_size(cls);
@@ -186,7 +174,7 @@ __attribute__((noinline)) static int fast_alloc_more(memlane_arena *a, unsigned 
 	if (!(f->nonempty >> (cls + 1)) || (off = fast_split(a, cls, align)) == ML_FAST_NIL) {
 		if (f->free_bytes >= f->coalesce_at) {
 			fast_coalesce(a); /* raises coalesce_at above free_bytes: no loop */
-			return fast_alloc_more(a, cls, align, p);
+			return ml_fast_alloc_more(a, cls, align, p);
 		}
 		size_t start = ml_align_up(f->top, align);
 		if (start > f->size || f->size - start < cs)
@@ -198,35 +186,13 @@ __attribute__((noinline)) static int fast_alloc_more(memlane_arena *a, unsigned 
 		if (f->top > f->touched)
 			f->touched = f->top;
 	}
-	fast_placed(f, cls, off, p);
+	ml_fast_placed(f, cls, off, p);
 	return 0;
 }
 
-/* Place @size bytes. Returns MEMLANE_ENOMEM (without a message: the
- * caller decides whether to compact, promote or fall back). */
-int ml_fast_alloc(memlane_arena *a, size_t size, size_t align, struct ml_place *p)
-{
-	struct ml_fast *f = &a->fast;
-	unsigned cls = ml_class_of(size);
-	size_t cs = ml_class_size(cls);
-	uint64_t off = f->free_head[cls];
-	if (off != ML_FAST_NIL && (off & (align - 1)) == 0) {
-		ml_fast_pop(f, cls);
-	} else if (!(f->nonempty >> (cls + 1)) && f->free_bytes < f->coalesce_at && (f->top & (align - 1)) == 0 &&
-	           f->size - f->top >= cs) {
-		/* The plain bump, without a call: this function stays a leaf. */
-		off = f->top;
-		f->top += cs;
-		if (f->top > f->touched)
-			f->touched = f->top;
-	} else {
-		return fast_alloc_more(a, cls, align, p);
-	}
-	fast_placed(f, cls, off, p);
-	return 0;
-}
-
-void ml_fast_free(memlane_arena *a, uint64_t off, unsigned cls)
+/* ml_fast_free's rarer cases: the block at the top lowers it, and when
+ * nothing lives in the lane any more it starts over from the bottom. */
+void ml_fast_free_edge(memlane_arena *a, uint64_t off, unsigned cls)
 {
 	struct ml_fast *f = &a->fast;
 	size_t cs = ml_class_size(cls);
@@ -236,7 +202,6 @@ void ml_fast_free(memlane_arena *a, uint64_t off, unsigned cls)
 	else
 		ml_fast_push(f, off, cls);
 	if (f->reserved_bytes == 0) {
-		/* Nothing lives here any more: start over from the bottom. */
 		f->top = 0;
 		if (f->free_bytes)
 			ml_fast_reset_free_lists(a);

@@ -172,22 +172,6 @@ int ml_slot_alloc(memlane_arena *a, uint32_t *idx)
 	return 0;
 }
 
-/* Free a slot: bump its generation so every copy of the old handle goes
- * stale. A slot whose generation would wrap is retired for good, since
- * reusing generation 1 would revive handles from long ago. */
-void ml_slot_free(memlane_arena *a, uint32_t idx)
-{
-	struct ml_stub *s = &a->stubs[idx];
-	ML_PUBLISH(s->state, MEMLANE_STATE_INVALID);
-	ML_PUBLISH(s->gen, s->gen + 1);
-	if (s->gen >= ML_GEN_MAX) {
-		a->retired_slots++;
-		return;
-	}
-	ML_PUBLISH(s->off, (uint64_t)a->free_slot);
-	a->free_slot = idx;
-}
-
 void ml_slots_fini(memlane_arena *a)
 {
 	ml_os_unmap(a->stubs, a->stubs_reserved);

@@ -345,7 +345,6 @@ ML_HIDDEN size_t ml_os_page(void);
 
 /* ---- handle.c ---- */
 ML_HIDDEN int ml_slot_alloc(memlane_arena *a, uint32_t *idx);
-ML_HIDDEN void ml_slot_free(memlane_arena *a, uint32_t idx);
 ML_HIDDEN void ml_slots_fini(memlane_arena *a);
 ML_HIDDEN uint32_t ml_arena_id_next(void);
 ML_HIDDEN bool ml_arena_id_claim(uint32_t id);
@@ -353,6 +352,23 @@ ML_HIDDEN void ml_arena_id_release(uint32_t id);
 ML_HIDDEN int ml_handle_error(memlane_arena *a, memlane_handle h, const char *what);
 ML_HIDDEN void ml_list_push(memlane_arena *a, struct ml_list *l, uint32_t idx);
 ML_HIDDEN void ml_list_remove(memlane_arena *a, struct ml_list *l, uint32_t idx);
+
+/* Free a slot: bump its generation so every copy of the old handle goes
+ * stale (generation and state change in the one word memlane_get
+ * loads). A slot whose generation would wrap is retired for good, since
+ * reusing generation 1 would revive handles from long ago. */
+static inline void ml_slot_free(memlane_arena *a, uint32_t idx)
+{
+	struct ml_stub *s = &a->stubs[idx];
+	uint32_t gen = s->gen + 1;
+	ML_PUBLISH(s->word, (uint64_t)gen | (uint64_t)MEMLANE_STATE_INVALID << 32);
+	if (gen >= ML_GEN_MAX) {
+		a->retired_slots++;
+		return;
+	}
+	ML_PUBLISH(s->off, (uint64_t)a->free_slot);
+	a->free_slot = idx;
+}
 
 static inline memlane_handle ml_handle_make(const memlane_arena *a, uint32_t idx)
 {
@@ -422,8 +438,47 @@ static inline uint8_t *ml_stub_ptr(memlane_arena *a, const struct ml_stub *s)
 ML_HIDDEN int ml_fast_init(memlane_arena *a);
 ML_HIDDEN void ml_fast_fini(memlane_arena *a);
 ML_HIDDEN bool ml_fast_can_hold(size_t size, size_t align);
-ML_HIDDEN int ml_fast_alloc(memlane_arena *a, size_t size, size_t align, struct ml_place *p);
-ML_HIDDEN void ml_fast_free(memlane_arena *a, uint64_t off, unsigned cls);
+/* The block of class @cls at @off is taken: count it, and say where. */
+static inline void ml_fast_placed(struct ml_fast *f, unsigned cls, uint64_t off, struct ml_place *p)
+{
+	size_t cs = ml_class_size(cls);
+	f->reserved_bytes += cs;
+	*p = (struct ml_place){MEMLANE_STATE_FAST, ML_KIND_NONE, (uint8_t)cls, off, cs};
+}
+
+ML_HIDDEN int ml_fast_alloc_more(memlane_arena *a, unsigned cls, size_t align, struct ml_place *p);
+ML_HIDDEN void ml_fast_free_edge(memlane_arena *a, uint64_t off, unsigned cls);
+
+/* Place @size bytes at @align in the FastLane: a block off its class's
+ * free list here, inline in every caller; cutting a larger block,
+ * merging free ones or bumping the top in fastlane.c. MEMLANE_ENOMEM
+ * without a message: the caller decides whether to compact, promote or
+ * fall back. */
+static inline int ml_fast_alloc(memlane_arena *a, size_t size, size_t align, struct ml_place *p)
+{
+	struct ml_fast *f = &a->fast;
+	unsigned cls = ml_class_of(size);
+	uint64_t off = f->free_head[cls];
+	if (off == ML_FAST_NIL || (off & (align - 1)) != 0)
+		return ml_fast_alloc_more(a, cls, align, p);
+	ml_fast_pop(f, cls);
+	ml_fast_placed(f, cls, off, p);
+	return 0;
+}
+
+/* Give back the block at @off of class @cls: onto its free list here;
+ * the block at the top, or the last live one, in fastlane.c. */
+static inline void ml_fast_free(memlane_arena *a, uint64_t off, unsigned cls)
+{
+	struct ml_fast *f = &a->fast;
+	size_t cs = ml_class_size(cls);
+	if (off + cs == f->top || f->reserved_bytes == cs) {
+		ml_fast_free_edge(a, off, cls);
+		return;
+	}
+	f->reserved_bytes -= cs;
+	ml_fast_push(f, off, cls);
+}
 ML_HIDDEN void ml_fast_carve(memlane_arena *a, size_t from, size_t to);
 ML_HIDDEN void ml_fast_reset_free_lists(memlane_arena *a);
 

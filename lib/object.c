@@ -191,23 +191,12 @@ static inline __attribute__((always_inline)) bool alloc_fast(memlane_arena *a, s
 	uint32_t idx = a->free_slot;
 	if (size >= a->cfg.threshold || idx == ML_NIL || a->young.tail == a->young.cap)
 		return false;
-	/* A block off its class's free list, inline (every FastLane block
-	 * is 16-byte aligned); else fastlane.c's bump, split or merge. */
-	struct ml_fast *f = &a->fast;
-	unsigned cls = ml_class_of(size);
-	uint64_t off;
-	if (f->free_head[cls] != ML_FAST_NIL) {
-		off = ml_fast_pop(f, cls);
-		f->reserved_bytes += ml_class_size(cls);
-	} else {
-		struct ml_place p;
-		if (ml_fast_alloc(a, size, ML_MIN_ALIGN, &p) != 0)
-			return false;
-		off = p.off;
-	}
+	struct ml_place p;
+	if (ml_fast_alloc(a, size, ML_MIN_ALIGN, &p) != 0)
+		return false;
 	struct ml_stub *s = &a->stubs[idx];
 	a->free_slot = (uint32_t)s->off;
-	s->szc = ML_SZC(size, cls, 4);
+	s->szc = ML_SZC(size, p.cls, 4);
 	s->birth = a->tick;
 	s->tag = tag;
 	s->pins = 0;
@@ -218,7 +207,7 @@ static inline __attribute__((always_inline)) bool alloc_fast(memlane_arena *a, s
 		x->seq = x->ckpt_seq = 0;
 	}
 	ml_fifo_push(&a->young, idx, s->gen);
-	ML_PUBLISH(s->off, off);
+	ML_PUBLISH(s->off, p.off);
 	ML_PUBLISH(s->word, ML_WORD(s->gen, MEMLANE_STATE_FAST, 1));
 	a->fast.used_bytes += size;
 	a->fast_objects++;
@@ -325,27 +314,10 @@ static inline __attribute__((always_inline)) bool free_fast(memlane_arena *a, me
 	struct ml_stub *s = ml_lookup(a, h);
 	if (!s || s->state != MEMLANE_STATE_FAST || s->pins || a->store)
 		return false;
-	uint32_t idx = (uint32_t)h;
 	a->fast_objects--;
-	struct ml_fast *f = &a->fast;
-	f->used_bytes -= s->size;
-	size_t cs = ml_class_size(s->cls);
-	if (s->off + cs != f->top && f->reserved_bytes != cs) {
-		/* Onto its class's free list, inline; freeing the block at
-		 * the top, or the last one, goes through fastlane.c. */
-		f->reserved_bytes -= cs;
-		ml_fast_push(f, s->off, s->cls);
-	} else {
-		ml_fast_free(a, s->off, s->cls);
-	}
-	uint32_t gen = s->gen + 1;
-	ML_PUBLISH(s->word, (uint64_t)gen | (uint64_t)MEMLANE_STATE_INVALID << 32);
-	if (gen >= ML_GEN_MAX) {
-		a->retired_slots++; /* as ml_slot_free: never reused */
-	} else {
-		ML_PUBLISH(s->off, (uint64_t)a->free_slot);
-		a->free_slot = idx;
-	}
+	a->fast.used_bytes -= s->size;
+	ml_fast_free(a, s->off, s->cls);
+	ml_slot_free(a, (uint32_t)h);
 	a->objects--;
 	a->ctr.frees++;
 	return true;
