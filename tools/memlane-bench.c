@@ -2539,6 +2539,25 @@ static size_t machine_pairs(const char *k[], char v[][1100])
 	return n;
 }
 
+/* A row's baseline, ratio and goal as the text and markdown tables show
+ * them, "-" where there is none; @sep goes between the goal's operator
+ * and its value. */
+struct cells {
+	char base[32], ratio[32], goal[32];
+};
+
+static struct cells row_cells(const struct row *r, const char *sep)
+{
+	struct cells c = {"-", "-", "-"};
+	if (!isnan(r->base))
+		snprintf(c.base, sizeof(c.base), "%.4g", r->base);
+	if (!isnan(r->ratio))
+		snprintf(c.ratio, sizeof(c.ratio), "%.3f", r->ratio);
+	if (r->goal != GOAL_NONE)
+		snprintf(c.goal, sizeof(c.goal), "%s%s%.2f", goal_op(r), sep, r->goal_val);
+	return c;
+}
+
 static void print_table(void)
 {
 	const char *k[16];
@@ -2551,15 +2570,9 @@ static void print_table(void)
 	       "");
 	for (size_t i = 0; i < nrows; i++) {
 		const struct row *r = &rows[i];
-		char base[32] = "-", ratio[32] = "-", goal[32] = "-";
-		if (!isnan(r->base))
-			snprintf(base, sizeof(base), "%.4g", r->base);
-		if (!isnan(r->ratio))
-			snprintf(ratio, sizeof(ratio), "%.3f", r->ratio);
-		if (r->goal != GOAL_NONE)
-			snprintf(goal, sizeof(goal), "%s%.2f", goal_op(r), r->goal_val);
-		printf("%-8s %-58s %12.4g %12s %-6s %8s %8s %s\n", r->workload, r->metric, r->ml, base, r->unit, ratio, goal,
-		       row_mark(r));
+		struct cells c = row_cells(r, "");
+		printf("%-8s %-58s %12.4g %12s %-6s %8s %8s %s\n", r->workload, r->metric, r->ml, c.base, r->unit, c.ratio,
+		       c.goal, row_mark(r));
 	}
 	for (size_t i = 0; i < nnotes; i++)
 		printf("%snote: %s\n", i ? "" : "\n", notes[i]);
@@ -2625,15 +2638,9 @@ static void print_md(void)
 	       "| --- | --- | ---: | ---: | --- | ---: | --- | --- |\n");
 	for (size_t i = 0; i < nrows; i++) {
 		const struct row *r = &rows[i];
-		char base[32] = "-", ratio[32] = "-", goal[32] = "-";
-		if (!isnan(r->base))
-			snprintf(base, sizeof(base), "%.4g", r->base);
-		if (!isnan(r->ratio))
-			snprintf(ratio, sizeof(ratio), "%.3f", r->ratio);
-		if (r->goal != GOAL_NONE)
-			snprintf(goal, sizeof(goal), "%s %.2f", goal_op(r), r->goal_val);
-		printf("| %s | %s | %.4g | %s | %s | %s | %s | %s |\n", r->workload, r->metric, r->ml, base, r->unit, ratio,
-		       goal, row_mark(r));
+		struct cells c = row_cells(r, " ");
+		printf("| %s | %s | %.4g | %s | %s | %s | %s | %s |\n", r->workload, r->metric, r->ml, c.base, r->unit,
+		       c.ratio, c.goal, row_mark(r));
 	}
 	for (size_t i = 0; i < nnotes; i++)
 		printf("%s- %s\n", i ? "" : "\n", notes[i]);
