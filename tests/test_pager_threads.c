@@ -51,15 +51,6 @@
 
 #include "threadfail.h"
 
-/* In a thread's bool function: record the failure, return false. */
-#define TCHECK(cond, ...)                                                                                              \
-	do {                                                                                                           \
-		if (!(cond)) {                                                                                         \
-			thread_fail(__FILE__, __LINE__, __VA_ARGS__);                                                            \
-			return false;                                                                                  \
-		}                                                                                                      \
-	} while (0)
-
 #define TCHECK_RC(call)                                                                                                \
 	do {                                                                                                           \
 		int trc_ = (call);                                                                                     \

@@ -42,16 +42,6 @@ static void failure_check(void)
 		fail_msg("%s", failure.msg);
 }
 
-/* In a thread: on a false condition record the failure and return
- * false from the enclosing bool function. */
-#define TCHECK(cond, ...)                                                                                              \
-	do {                                                                                                           \
-		if (!(cond)) {                                                                                         \
-			thread_fail(__FILE__, __LINE__, __VA_ARGS__);                                                  \
-			return false;                                                                                  \
-		}                                                                                                      \
-	} while (0)
-
 /* A call's return code must be @want. */
 #define TCHECK_RC(call, want)                                                                                          \
 	do {                                                                                                           \

@@ -47,4 +47,14 @@ static inline bool failed(void)
 	return atomic_load(&failure.set);
 }
 
+/* In a worker's bool function: on a false condition record the failure
+ * and return false. */
+#define TCHECK(cond, ...)                                                                                              \
+	do {                                                                                                           \
+		if (!(cond)) {                                                                                         \
+			thread_fail(__FILE__, __LINE__, __VA_ARGS__);                                                  \
+			return false;                                                                                  \
+		}                                                                                                      \
+	} while (0)
+
 #endif /* MEMLANE_THREADFAIL_H */
