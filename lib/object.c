@@ -217,39 +217,25 @@ static inline __attribute__((always_inline)) bool alloc_fast(memlane_arena *a, s
 	return true;
 }
 
-int memlane_alloc_ex(memlane_arena *a, size_t size, const memlane_alloc_opts *opts, memlane_handle *out)
+/* An allocation alloc_fast could not do (a new slot, flags, a full
+ * lane), under the lock. Out of line: alloc_locked stays small. */
+static __attribute__((noinline)) int alloc_general(memlane_arena *a, size_t size, size_t align,
+                                                   const memlane_alloc_opts *o, memlane_handle *out)
 {
-	static const memlane_alloc_opts defaults = {0, 0, 0};
-	const memlane_alloc_opts *o = opts ? opts : &defaults;
-	size_t align = ML_MIN_ALIGN;
-	if (!a || !out)
-		return ml_err(MEMLANE_EINVAL, "memlane_alloc: %s is NULL", a ? "out" : "arena");
-	int rc = check_opts(o, &align);
-	if (rc)
-		return rc;
-	if (size > ML_SIZE_LIMIT)
-		return ml_err(MEMLANE_ETOOBIG, "memlane_alloc: %zu bytes is beyond any lane", size);
-
-	ml_lock(a);
-	if (o->flags == 0 && align == ML_MIN_ALIGN && alloc_fast(a, size, o->tag, out)) {
-		ml_unlock(a);
-		return 0;
-	}
 	uint32_t idx;
 	struct ml_place p;
 	/* Room for its birth-order entry first, when it may go to the
 	 * FastLane (as ml_place_object decides): nothing is changed yet if
 	 * there is none, and a SlowLane object never needs one. */
 	struct ml_fifo *q = (o->flags & MEMLANE_COLD) ? &a->cold : &a->young;
+	int rc;
 	if (starts_fast(a, size, align, o->flags) && (rc = ml_fifo_reserve(a, q)) != 0)
-		goto out;
-	rc = ml_slot_alloc(a, &idx);
-	if (rc)
-		goto out;
-	rc = ml_place_object(a, size, align, o->flags, &p);
-	if (rc) {
+		return rc;
+	if ((rc = ml_slot_alloc(a, &idx)) != 0)
+		return rc;
+	if ((rc = ml_place_object(a, size, align, o->flags, &p)) != 0) {
 		ml_slot_free(a, idx); /* bumps the generation: nothing was handed out */
-		goto out;
+		return rc;
 	}
 	struct ml_stub *s = &a->stubs[idx];
 	s->szc = ML_SZC(size, 0, log2_of(align));
@@ -266,23 +252,48 @@ int memlane_alloc_ex(memlane_arena *a, size_t size, const memlane_alloc_opts *op
 	a->objects++;
 	a->ctr.allocs++;
 	*out = ml_handle_make(a, idx);
-out:
+	return 0;
+}
+
+/* An allocation whose arguments are checked, under the lock: the
+ * straight-through path when it can, else the general one. */
+static inline __attribute__((always_inline)) int alloc_locked(memlane_arena *a, size_t size, size_t align,
+                                                            const memlane_alloc_opts *o, memlane_handle *out)
+{
+	if (o->flags == 0 && align == ML_MIN_ALIGN && alloc_fast(a, size, o->tag, out))
+		return 0;
+	return alloc_general(a, size, align, o, out);
+}
+
+static const memlane_alloc_opts default_opts = {0, 0, 0};
+
+int memlane_alloc_ex(memlane_arena *a, size_t size, const memlane_alloc_opts *opts, memlane_handle *out)
+{
+	const memlane_alloc_opts *o = opts ? opts : &default_opts;
+	size_t align = ML_MIN_ALIGN;
+	if (!a || !out)
+		return ml_err(MEMLANE_EINVAL, "memlane_alloc: %s is NULL", a ? "out" : "arena");
+	int rc = check_opts(o, &align);
+	if (rc)
+		return rc;
+	if (size > ML_SIZE_LIMIT)
+		return ml_err(MEMLANE_ETOOBIG, "memlane_alloc: %zu bytes is beyond any lane", size);
+	ml_lock(a);
+	rc = alloc_locked(a, size, align, o, out);
 	ml_unlock(a);
 	return rc;
 }
 
 int memlane_alloc(memlane_arena *a, size_t size, memlane_handle *out)
 {
-	/* The straight-through path without memlane_alloc_ex's checks of
-	 * options it does not have; anything else goes the long way. */
-	if (a && out) {
-		ml_lock(a);
-		bool done = alloc_fast(a, size, 0, out);
-		ml_unlock(a);
-		if (done)
-			return 0;
-	}
-	return memlane_alloc_ex(a, size, NULL, out);
+	/* No options to check: only the arguments memlane_alloc_ex would
+	 * refuse go there, for its messages. */
+	if (!a || !out || size > ML_SIZE_LIMIT)
+		return memlane_alloc_ex(a, size, NULL, out);
+	ml_lock(a);
+	int rc = alloc_locked(a, size, ML_MIN_ALIGN, &default_opts, out);
+	ml_unlock(a);
+	return rc;
 }
 
 int memlane_alloc_array(memlane_arena *a, size_t n, size_t elem_size, size_t align, memlane_handle *out)
