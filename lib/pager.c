@@ -102,8 +102,9 @@ static int put_record(MDB_txn *t, memlane_arena *a, struct ml_stub *s, uint64_t 
 	MDB_val key = val_of(k, 16), val = val_of(rec, len);
 	if ((rc = mdb_put(t, st->objects, &key, &val, 0)) != 0)
 		return rc;
-	if (ml_ext(a, s)->seq && ml_ext(a, s)->seq != ml_ext(a, s)->ckpt_seq) {
-		ml_rec_key(k, h, ml_ext(a, s)->seq);
+	const struct ml_stub_ext *x = ml_ext(a, s);
+	if (x->seq && x->seq != x->ckpt_seq) { /* the last checkpoint does not name it */
+		ml_rec_key(k, h, x->seq);
 		rc = mdb_del(t, st->objects, &key, NULL);
 		if (rc && rc != MDB_NOTFOUND)
 			return rc;
@@ -122,8 +123,9 @@ static int evict_txn(MDB_txn *t, void *p)
 	c->written = 0;
 	for (size_t i = 0; i < c->n; i++) {
 		struct ml_stub *s = &a->stubs[c->idx[i]];
-		if (ml_ext(a, s)->seq && !s->dirty) {
-			c->newseq[i] = ml_ext(a, s)->seq; /* clean: the store copy is good */
+		uint64_t had = ml_ext(a, s)->seq;
+		if (had && !s->dirty) {
+			c->newseq[i] = had; /* clean: the store copy is good */
 			continue;
 		}
 		if ((rc = put_record(t, a, s, seq)) != 0)
@@ -378,13 +380,14 @@ int ml_fault_in(memlane_arena *a, struct ml_stub *s, const char *what)
 	MDB_txn *t = NULL;
 	if ((rc = ml_store_read_begin(a->store, &t, what)) != 0)
 		goto undo;
+	uint64_t seq = ml_ext(a, s)->seq;
 	uint8_t k[16];
-	ml_rec_key(k, h, ml_ext(a, s)->seq);
+	ml_rec_key(k, h, seq);
 	MDB_val key = val_of(k, 16), val;
 	int e = mdb_get(t, a->store->objects, &key, &val);
 	if (e == MDB_NOTFOUND) {
 		rc = ml_err(MEMLANE_ECORRUPT, "%s: handle 0x%016" PRIx64 ": its record (seq %" PRIu64 ") is missing from '%s'",
-		            what, h, ml_ext(a, s)->seq, a->store->dir);
+		            what, h, seq, a->store->dir);
 		goto undo;
 	}
 	if (e) {
@@ -395,12 +398,12 @@ int ml_fault_in(memlane_arena *a, struct ml_stub *s, const char *what)
 	e = ml_rec_decode_tls(val.mv_data, val.mv_size, a->slow.base + p.off, s->size, why, sizeof(why));
 	if (e == -2) {
 		rc = ml_err(MEMLANE_ENOMEM, "%s: handle 0x%016" PRIx64 ": out of memory decoding its record (seq %" PRIu64
-		                            ") in '%s': %s", what, h, ml_ext(a, s)->seq, a->store->dir, why);
+		                            ") in '%s': %s", what, h, seq, a->store->dir, why);
 		goto undo;
 	}
 	if (e) {
 		rc = ml_err(MEMLANE_ECORRUPT, "%s: handle 0x%016" PRIx64 ": record (seq %" PRIu64 ") in '%s' is damaged: %s",
-		            what, h, ml_ext(a, s)->seq, a->store->dir, why);
+		            what, h, seq, a->store->dir, why);
 		goto undo;
 	}
 	mdb_txn_abort(t);
@@ -430,10 +433,11 @@ void ml_pager_forget(memlane_arena *a, struct ml_stub *s)
 		return;
 	memlane_handle h = ml_handle_make(a, ml_stub_index(a, s));
 	/* memlane_free reserved room for both. */
-	if (ml_ext(a, s)->seq && ml_ext(a, s)->seq != ml_ext(a, s)->ckpt_seq)
-		ml_store_dead_add(a->store, h, ml_ext(a, s)->seq, false);
-	if (ml_ext(a, s)->ckpt_seq)
-		ml_store_dead_add(a->store, h, ml_ext(a, s)->ckpt_seq, true);
+	const struct ml_stub_ext *x = ml_ext(a, s);
+	if (x->seq && x->seq != x->ckpt_seq)
+		ml_store_dead_add(a->store, h, x->seq, false);
+	if (x->ckpt_seq)
+		ml_store_dead_add(a->store, h, x->ckpt_seq, true);
 }
 
 /* ---- checkpoint ------------------------------------------------------------ */
@@ -530,21 +534,22 @@ static int ckpt_txn(MDB_txn *t, void *p)
 		struct ml_stub *s = &a->stubs[i];
 		if (s->state == MEMLANE_STATE_INVALID)
 			continue;
-		uint64_t f = ml_ext(a, s)->seq;
-		if (s->state != MEMLANE_STATE_SPILLED && (s->dirty || !ml_ext(a, s)->seq)) {
+		struct ml_stub_ext *x = ml_ext(a, s);
+		uint64_t f = x->seq;
+		if (s->state != MEMLANE_STATE_SPILLED && (s->dirty || !x->seq)) {
 			if ((rc = put_record(t, a, s, seq)) != 0)
 				break;
 			f = seq++;
 			c->written++;
 		}
 		c->final_seq[i] = f;
-		if (f == ml_ext(a, s)->ckpt_seq)
+		if (f == x->ckpt_seq)
 			continue;
 		if ((rc = put_table_entry(t, a, s, f)) != 0)
 			break;
-		if (ml_ext(a, s)->ckpt_seq) {
+		if (x->ckpt_seq) {
 			uint8_t k[16];
-			ml_rec_key(k, ml_handle_make(a, i), ml_ext(a, s)->ckpt_seq);
+			ml_rec_key(k, ml_handle_make(a, i), x->ckpt_seq);
 			MDB_val key = val_of(k, 16);
 			rc = mdb_del(t, st->objects, &key, NULL);
 			if (rc == MDB_NOTFOUND)
