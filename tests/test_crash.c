@@ -654,16 +654,6 @@ static uint64_t verify_recovered(const char *dir, uint64_t reported)
 
 /* ---- the parent: children and kills --------------------------------- */
 
-static uint64_t env_u64(const char *name, uint64_t def)
-{
-	const char *s = getenv(name);
-	if (!s || !*s)
-		return def;
-	char *end;
-	unsigned long long v = strtoull(s, &end, 0);
-	return *end == '\0' ? (uint64_t)v : def;
-}
-
 static double now_s(void)
 {
 	struct timespec ts;
@@ -1008,8 +998,8 @@ static void test_kill_at_fixed_points(void **state)
 static void test_kill_at_random(void **state)
 {
 	struct fixture *fx = *state;
-	unsigned rounds = (unsigned)env_u64("MEMLANE_CRASH_ROUNDS", 96);
-	uint64_t seed = env_u64("MEMLANE_CRASH_SEED", 1);
+	unsigned rounds = (unsigned)tu_env_u64("MEMLANE_CRASH_ROUNDS", 96);
+	uint64_t seed = tu_env_u64("MEMLANE_CRASH_SEED", 1);
 	tu_rng r = {seed};
 	struct crash_stats cs;
 	memset(&cs, 0, sizeof(cs));

@@ -61,15 +61,6 @@ struct ref {
 
 static struct ref ref;
 
-static uint64_t env_u64(const char *name, uint64_t def)
-{
-	const char *s = getenv(name);
-	if (!s || !*s)
-		return def;
-	char *end;
-	unsigned long long v = strtoull(s, &end, 0);
-	return *end == '\0' ? (uint64_t)v : def;
-}
 static char work[4096]; /* a scratch directory for the damaged copies */
 
 /* Object @k's size: every fourth small (under the 64-byte compression
@@ -395,12 +386,12 @@ static void test_reference_is_sound(void **state)
 static void test_random_flips(void **state)
 {
 	(void)state;
-	unsigned n = (unsigned)env_u64("MEMLANE_DAMAGE_FLIPS", 300);
-	uint64_t seed = env_u64("MEMLANE_DAMAGE_SEED", 1);
+	unsigned n = (unsigned)tu_env_u64("MEMLANE_DAMAGE_FLIPS", 300);
+	uint64_t seed = tu_env_u64("MEMLANE_DAMAGE_SEED", 1);
 	tu_rng r = {seed};
 	unsigned count[OUT_COUNT + 1] = {0};
 	/* MEMLANE_DAMAGE_ONLY=i: flip number i - 1 only, to look into one. */
-	unsigned only = (unsigned)env_u64("MEMLANE_DAMAGE_ONLY", 0);
+	unsigned only = (unsigned)tu_env_u64("MEMLANE_DAMAGE_ONLY", 0);
 	char dir[4200], what[200];
 	copy_path(dir, sizeof(dir), "flip");
 	uint8_t *img = malloc(ref.len);

@@ -32,6 +32,18 @@
 #define TU_KiB ((size_t)1024)
 #define TU_MiB ((size_t)1024 * 1024)
 
+/* The number in environment variable @name (decimal, 0x hex or 0
+ * octal), or @def when it is unset, empty or not a number. */
+static inline uint64_t tu_env_u64(const char *name, uint64_t def)
+{
+	const char *s = getenv(name);
+	if (!s || !*s)
+		return def;
+	char *end;
+	unsigned long long v = strtoull(s, &end, 0);
+	return *end == '\0' ? (uint64_t)v : def;
+}
+
 /* ---- pseudo-random numbers -------------------------------------------- */
 
 static inline uint64_t tu_mix64(uint64_t x)
