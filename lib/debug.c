@@ -96,10 +96,13 @@ int memlane_debug_dump(memlane_arena *a, FILE *f)
 	}
 	fprintf(f, "memlane arena %u: %" PRIu64 " objects, tick %" PRIu64 "\n", a->id, a->objects, a->tick);
 	int usable = ml_bias_usable();
-	fprintf(f, "lock: bias %s, %s now, %" PRIu64 " withdrawn\n",
+	fprintf(f,
+	        "lock: bias %s, %s now, %" PRIu64 " withdrawn; found held %" PRIu64 " times, then taken spinning %" PRIu64
+	        ", after naps %" PRIu64 ", after sleeping %" PRIu64 "\n",
 	        usable > 0 ? "available" : "unavailable",
 	        atomic_load_explicit(&a->bias, memory_order_relaxed) ? "biased to one thread" : "not biased",
-	        a->ctr_bias_revoked);
+	        a->ctr_bias_revoked, a->ctr_lock_waits[0] + a->ctr_lock_waits[1] + a->ctr_lock_waits[2],
+	        a->ctr_lock_waits[ML_GOT_SPINNING], a->ctr_lock_waits[ML_GOT_NAPPING], a->ctr_lock_waits[ML_GOT_SLEEPING]);
 	fprintf(f, "map: 64 cells a lane; '#' used, '+' partly used, '_' hole, '.' free, 'P' pinned\n");
 	map_print(f, "FastLane", fm, a->fast.size, fast_in_region, a);
 	fprintf(f, "          %s mapped, top %s, %s in objects, %s in holes (%.1f%% fragmented)\n",

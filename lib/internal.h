@@ -271,6 +271,9 @@ struct ml_mutex {
 	_Atomic uint32_t word;
 };
 
+/* How a thread that found the mutex held came to take it (lock.c). */
+enum { ML_GOT_SPINNING, ML_GOT_NAPPING, ML_GOT_SLEEPING };
+
 /* A thread that may hold arena locks by bias (lock.c). */
 struct memlane_arena;
 struct ml_owner {
@@ -284,6 +287,7 @@ struct memlane_arena {
 	const char *streak_mark;         /* the thread that took the mutex last (lock.c) */
 	uint32_t streak;                 /* how many times in a row */
 	uint64_t ctr_bias_revoked;       /* biases withdrawn */
+	uint64_t ctr_lock_waits[3];      /* mutex found held, then taken: spinning, napping, sleeping (lock.c) */
 	memlane_config cfg;
 	uint32_t id;
 
