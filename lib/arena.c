@@ -162,7 +162,6 @@ int memlane_open(memlane_arena **out, const char *spill_dir, const memlane_confi
 		goto fail;
 	}
 	a->free_slot = ML_NIL;
-	a->slowlist = (struct ml_list){ML_NIL, ML_NIL, 0};
 	if ((rc = ml_fast_init(a)) != 0 || (rc = ml_slow_init(a)) != 0)
 		goto fail;
 	if (spill_dir && (rc = ml_pager_open(a, spill_dir)) != 0)

@@ -33,26 +33,24 @@ static int ref_by_off_desc(const void *x, const void *y)
 	return ref_by_off(y, x);
 }
 
-/* Whether to find a list's objects by scanning the whole handle table in
- * order rather than by walking the list: the walk visits stubs in list
- * order, a cache miss each, while the scan streams through memory at a
- * fraction of the cost a stub. The scan wins unless the list holds only
- * a small part of the table (most objects spilled, say). */
+/* Whether to find the FastLane's objects by scanning the whole handle
+ * table in order rather than through the birth-order queues: the queues
+ * visit stubs in birth order, a cache miss each, while the scan streams
+ * through memory at a fraction of the cost a stub. The scan wins unless
+ * the lane holds only a small part of the table (most objects in the
+ * SlowLane or spilled, say). */
 static bool scan_table(const memlane_arena *a, uint64_t count)
 {
 	return count >= a->nslots / 8;
 }
 
-/* The next stub after @i (start with ML_NIL) that is on list @l: in
- * table order when @scan, else in list order. @state is the state of
- * the objects on @l, for the scan. */
-static inline uint32_t next_on(const memlane_arena *a, const struct ml_list *l, uint8_t state, bool scan, uint32_t i)
+/* The next SlowLane object's slot after @i (start with ML_NIL), in
+ * table order; ML_NIL after the last. */
+static inline uint32_t next_slow(const memlane_arena *a, uint32_t i)
 {
-	if (!scan)
-		return i == ML_NIL ? l->head : a->stubs[i].next;
 	const struct ml_stub *st = a->stubs;
 	for (i = i == ML_NIL ? 0 : i + 1; i < a->nslots; i++)
-		if (st[i].state == state)
+		if (st[i].state == MEMLANE_STATE_SLOW)
 			return i;
 	return ML_NIL;
 }
@@ -184,13 +182,10 @@ static int byslab_build(memlane_arena *a, struct ml_byslab *g)
 	g->nslabs = sl->block_top / ML_SLAB_SIZE;
 	g->start = calloc(g->nslabs + 1, sizeof(size_t));
 	g->pinned = calloc(g->nslabs + 1, sizeof(uint32_t));
-	g->objs = malloc((a->slowlist.count + 1) * sizeof(uint32_t));
+	g->objs = malloc((a->slow_objects + 1) * sizeof(uint32_t));
 	if (!g->start || !g->pinned || !g->objs)
 		return -1;
-	const struct ml_list *l = &a->slowlist;
-	bool scan = scan_table(a, l->count);
-	for (uint32_t i = next_on(a, l, MEMLANE_STATE_SLOW, scan, ML_NIL); i != ML_NIL;
-	     i = next_on(a, l, MEMLANE_STATE_SLOW, scan, i))
+	for (uint32_t i = next_slow(a, ML_NIL); i != ML_NIL; i = next_slow(a, i))
 		if (a->stubs[i].kind == ML_KIND_BLOCK)
 			g->start[a->stubs[i].off / ML_SLAB_SIZE + 1]++;
 	for (size_t si = 0; si < g->nslabs; si++)
@@ -198,8 +193,7 @@ static int byslab_build(memlane_arena *a, struct ml_byslab *g)
 	size_t *fill = calloc(g->nslabs + 1, sizeof(size_t));
 	if (!fill)
 		return -1;
-	for (uint32_t i = next_on(a, l, MEMLANE_STATE_SLOW, scan, ML_NIL); i != ML_NIL;
-	     i = next_on(a, l, MEMLANE_STATE_SLOW, scan, i)) {
+	for (uint32_t i = next_slow(a, ML_NIL); i != ML_NIL; i = next_slow(a, i)) {
 		const struct ml_stub *s = &a->stubs[i];
 		if (s->kind != ML_KIND_BLOCK)
 			continue;
@@ -338,10 +332,7 @@ static void compact_blobs(memlane_arena *a)
 		free(gaps);
 		return;
 	}
-	const struct ml_list *l = &a->slowlist;
-	bool scan = scan_table(a, l->count);
-	for (uint32_t i = next_on(a, l, MEMLANE_STATE_SLOW, scan, ML_NIL); i != ML_NIL;
-	     i = next_on(a, l, MEMLANE_STATE_SLOW, scan, i))
+	for (uint32_t i = next_slow(a, ML_NIL); i != ML_NIL; i = next_slow(a, i))
 		if (a->stubs[i].kind == ML_KIND_BLOB)
 			r[n++] = (struct ml_ref){a->stubs[i].off, i};
 	qsort(r, n, sizeof(*r), ref_by_off_desc);

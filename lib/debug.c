@@ -124,9 +124,9 @@ int memlane_debug_dump(memlane_arena *a, FILE *f)
 		char off[24] = "-"; /* a spilled object has no lane offset */
 		if (s->state != MEMLANE_STATE_SPILLED)
 			snprintf(off, sizeof(off), "%" PRIu64, s->off);
-		fprintf(f, "0x%016" PRIx64 " %-7s %12s %12" PRIu64 " %10" PRIu32 " %8" PRIu64 " %5u\n",
-		        ml_handle_make(a, i), state_name(s->state), off, (uint64_t)s->size, s->tag, a->tick - s->birth,
-		        (unsigned)s->pins);
+		fprintf(f, "0x%016" PRIx64 " %-7s %12s %12" PRIu64 " %10" PRIu32 " %8" PRIu32 " %5u\n",
+		        ml_handle_make(a, i), state_name(s->state), off, (uint64_t)s->size, ml_stub_tag(a, s),
+		        ml_stub_age(a, s), (unsigned)s->pins);
 	}
 	ml_unlock(a);
 	free(fm);

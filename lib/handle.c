@@ -167,7 +167,6 @@ int ml_slot_alloc(memlane_arena *a, uint32_t *idx)
 		ML_PUBLISH(s->gen, 1);
 		ML_PUBLISH(a->nslots, i + 1);
 	}
-	s->prev = s->next = ML_NIL;
 	*idx = i;
 	return 0;
 }
@@ -201,33 +200,5 @@ int ml_handle_error(memlane_arena *a, memlane_handle h, const char *what)
 		              "freed already, or forged",
 		              what, h, idx, s->gen, gen);
 	return ml_err(MEMLANE_EHANDLE, "%s: handle 0x%016" PRIx64 " was freed", what, h);
-}
-
-void ml_list_push(memlane_arena *a, struct ml_list *l, uint32_t idx)
-{
-	struct ml_stub *s = &a->stubs[idx];
-	s->next = ML_NIL;
-	s->prev = l->tail;
-	if (l->tail != ML_NIL)
-		a->stubs[l->tail].next = idx;
-	else
-		l->head = idx;
-	l->tail = idx;
-	l->count++;
-}
-
-void ml_list_remove(memlane_arena *a, struct ml_list *l, uint32_t idx)
-{
-	struct ml_stub *s = &a->stubs[idx];
-	if (s->prev != ML_NIL)
-		a->stubs[s->prev].next = s->next;
-	else
-		l->head = s->next;
-	if (s->next != ML_NIL)
-		a->stubs[s->next].prev = s->prev;
-	else
-		l->tail = s->prev;
-	s->prev = s->next = ML_NIL;
-	l->count--;
 }
 

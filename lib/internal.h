@@ -48,9 +48,11 @@ enum ml_kind { ML_KIND_NONE = 0, ML_KIND_BLOCK = 1, ML_KIND_BLOB = 2 };
 /* Internal stub flags, above the public MEMLANE_* allocation flags. */
 #define ML_FLAG_PUBLIC_MASK (MEMLANE_ZERO | MEMLANE_FAST | MEMLANE_SLOW | MEMLANE_NOSPILL | MEMLANE_COLD)
 
-/* One slot of the handle table: where an object's bytes are. 48 bytes,
+/* One slot of the handle table: where an object's bytes are. 32 bytes,
  * every one of them paid per live object: what only some objects need
- * (store records, a blob's extent) lives in the slot's ml_stub_ext.
+ * (store records, a blob's extent, a tag) lives in the slot's
+ * ml_stub_ext. Two stubs to a cache line, and the 16 bytes memlane_get
+ * reads never straddle two.
  *
  * The first 16 bytes are what memlane_get reads without the lock (see
  * ml_get_unlocked): off, gen, state and the two flags it needs set.
@@ -64,7 +66,7 @@ struct ml_stub {
 		struct {
 			uint32_t gen;       /* generation; the handle must carry the same */
 			uint8_t state;      /* memlane_state; INVALID when the slot is free */
-			uint8_t referenced; /* touched since the policy last looked */
+			uint8_t referenced; /* touched since the pager's CLOCK hand last passed */
 			uint8_t dirty;      /* RAM bytes differ from record seq (or there is none) */
 			uint8_t kind;       /* enum ml_kind, for SlowLane objects */
 		};
@@ -82,11 +84,9 @@ struct ml_stub {
 		};
 		uint64_t szc;
 	};
-	uint64_t birth;     /* arena tick at allocation (promotion age) */
-	uint32_t tag;
-	uint32_t prev, next; /* links in the lane list the object is on */
+	uint32_t birth; /* arena tick at allocation, modulo 2^32 (ml_stub_age) */
 	uint16_t pins;
-	uint8_t flags;  /* MEMLANE_ZERO / NOSPILL / COLD as allocated */
+	uint8_t flags;  /* MEMLANE_ZERO / NOSPILL / COLD as allocated, and ML_FLAG_TAGGED */
 	uint8_t picked; /* chosen as a victim by the eviction in progress */
 };
 
@@ -94,15 +94,21 @@ struct ml_stub {
 #define ML_SZC(size, cls, align_log2) \
 	((uint64_t)(size) | (uint64_t)(cls) << 50 | (uint64_t)(align_log2) << 57)
 
-_Static_assert(sizeof(struct ml_stub) == 48, "a stub is 48 bytes: every live object pays for each one");
+_Static_assert(sizeof(struct ml_stub) == 32, "a stub is 32 bytes: every live object pays for each one");
+
+/* The stub's flag that the object has a tag, in its ml_stub_ext. */
+#define ML_FLAG_TAGGED 0x80u
+_Static_assert((ML_FLAG_TAGGED & ML_FLAG_PUBLIC_MASK) == 0, "internal flags lie above the public ones");
 
 /* The rest of a slot, in a table of its own beside the stubs: touched
- * only for objects in the store and for blobs, so an arena without a
- * store and with small objects never makes these pages resident. */
+ * only for objects in the store, for blobs and for tagged objects, so
+ * an arena without a store, with small untagged objects, never makes
+ * these pages resident. */
 struct ml_stub_ext {
 	uint64_t seq;      /* latest store record of this object; 0: none */
 	uint64_t ckpt_seq; /* the record the last checkpoint's handle table names; 0: none */
 	uint64_t cap;      /* a blob's extent (other objects: their class size) */
+	uint32_t tag;      /* the object's tag, when ML_FLAG_TAGGED */
 };
 
 /* Store a field that memlane_get may read without the lock (a stub's
@@ -132,12 +138,6 @@ struct ml_fifo_ent {
 struct ml_fifo {
 	struct ml_fifo_ent *e; /* entries e[head..tail) */
 	size_t head, tail, cap;
-};
-
-/* An intrusive doubly-linked list of stubs, by slot index. */
-struct ml_list {
-	uint32_t head, tail;
-	uint64_t count;
 };
 
 /* ---- FastLane (fastlane.c) --------------------------------------------- */
@@ -304,7 +304,8 @@ struct memlane_arena {
 	struct ml_fifo young; /* FastLane objects, oldest first */
 	struct ml_fifo cold;  /* MEMLANE_COLD FastLane objects */
 	uint64_t fast_objects;
-	struct ml_list slowlist; /* SlowLane objects, in the pager's CLOCK order */
+	uint64_t slow_objects;   /* objects in the SlowLane */
+	uint64_t slow_cold;      /* of which MEMLANE_COLD (the pager takes them first) */
 
 	uint64_t tick;
 	uint64_t objects;
@@ -317,7 +318,7 @@ struct memlane_arena {
 	struct ml_store *store; /* NULL: memory only */
 	uint64_t spilled;       /* objects in the store only */
 	uint64_t spilled_bytes;
-	uint32_t clock_hand;    /* the pager's CLOCK position in slowlist (ML_NIL: head) */
+	uint32_t clock_hand;    /* the slot the pager's CLOCK looks at next */
 
 	pthread_t thread;
 	_Atomic uint32_t wake_seq; /* bumped to wake the policy thread (ml_wake_signal) */
@@ -354,8 +355,6 @@ ML_HIDDEN uint32_t ml_arena_id_next(void);
 ML_HIDDEN bool ml_arena_id_claim(uint32_t id);
 ML_HIDDEN void ml_arena_id_release(uint32_t id);
 ML_HIDDEN int ml_handle_error(memlane_arena *a, memlane_handle h, const char *what);
-ML_HIDDEN void ml_list_push(memlane_arena *a, struct ml_list *l, uint32_t idx);
-ML_HIDDEN void ml_list_remove(memlane_arena *a, struct ml_list *l, uint32_t idx);
 
 /* Free a slot: bump its generation so every copy of the old handle goes
  * stale (generation and state change in the one word memlane_get
@@ -400,6 +399,38 @@ static inline uint32_t ml_stub_index(const memlane_arena *a, const struct ml_stu
 static inline struct ml_stub_ext *ml_ext(const memlane_arena *a, const struct ml_stub *s)
 {
 	return &a->ext[s - a->stubs];
+}
+
+/* @s's tag: 0 unless one was given, which lives in the side table. */
+static inline uint32_t ml_stub_tag(const memlane_arena *a, const struct ml_stub *s)
+{
+	return (s->flags & ML_FLAG_TAGGED) ? ml_ext(a, s)->tag : 0;
+}
+
+/* Give @s its allocation flags and tag (a flags byte of 0 and no tag
+ * touch only the stub). */
+static inline void ml_stub_set_flags_tag(const memlane_arena *a, struct ml_stub *s, unsigned flags, uint32_t tag)
+{
+	s->flags = (uint8_t)flags;
+	if (tag) {
+		ml_ext(a, s)->tag = tag;
+		s->flags |= ML_FLAG_TAGGED;
+	}
+}
+
+/* The allocation flags of @s, without the internal ones. */
+static inline unsigned ml_stub_public_flags(const struct ml_stub *s)
+{
+	return s->flags & ML_FLAG_PUBLIC_MASK;
+}
+
+/* Ticks since @s was allocated. The birth tick is kept modulo 2^32 in
+ * the stub: an object older than that reads younger by a multiple of
+ * 2^32, which only the debug dump shows (promotion_age acts long
+ * before). */
+static inline uint32_t ml_stub_age(const memlane_arena *a, const struct ml_stub *s)
+{
+	return (uint32_t)a->tick - s->birth;
 }
 
 /* Bytes reserved for a resident object: its block's class size, or a

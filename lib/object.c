@@ -34,7 +34,8 @@ void ml_stub_set_place(memlane_arena *a, struct ml_stub *s, const struct ml_plac
 		a->fast.used_bytes += s->size;
 		a->fast_objects++;
 	} else {
-		ml_list_push(a, &a->slowlist, ml_stub_index(a, s));
+		a->slow_objects++;
+		a->slow_cold += (s->flags & MEMLANE_COLD) != 0;
 		a->slow.used_bytes += s->size;
 	}
 }
@@ -46,7 +47,8 @@ void ml_release_place(memlane_arena *a, struct ml_stub *s)
 		a->fast.used_bytes -= s->size;
 		ml_fast_free(a, s->off, s->cls);
 	} else {
-		ml_list_remove(a, &a->slowlist, ml_stub_index(a, s));
+		a->slow_objects--;
+		a->slow_cold -= (s->flags & MEMLANE_COLD) != 0;
 		a->slow.used_bytes -= s->size;
 		struct ml_place p = ml_stub_place(a, s);
 		ml_slow_free(a, &p);
@@ -197,11 +199,10 @@ static inline __attribute__((always_inline)) bool alloc_fast(memlane_arena *a, s
 	struct ml_stub *s = &a->stubs[idx];
 	a->free_slot = (uint32_t)s->off;
 	s->szc = ML_SZC(size, p.cls, 4);
-	s->birth = a->tick;
-	s->tag = tag;
+	s->birth = (uint32_t)a->tick;
 	s->pins = 0;
-	s->flags = 0;
 	s->picked = 0;
+	ml_stub_set_flags_tag(a, s, 0, tag);
 	if (a->store) {
 		struct ml_stub_ext *x = ml_ext(a, s);
 		x->seq = x->ckpt_seq = 0;
@@ -239,9 +240,8 @@ static __attribute__((noinline)) int alloc_general(memlane_arena *a, size_t size
 	}
 	struct ml_stub *s = &a->stubs[idx];
 	s->szc = ML_SZC(size, 0, log2_of(align));
-	s->tag = o->tag;
-	s->flags = (uint8_t)(o->flags & (MEMLANE_ZERO | MEMLANE_NOSPILL | MEMLANE_COLD));
-	s->birth = a->tick;
+	ml_stub_set_flags_tag(a, s, o->flags & (MEMLANE_ZERO | MEMLANE_NOSPILL | MEMLANE_COLD), o->tag);
+	s->birth = (uint32_t)a->tick;
 	ML_PUBLISH(s->referenced, 1);
 	ML_PUBLISH(s->dirty, 1);
 	ml_stub_set_place(a, s, &p);
@@ -713,7 +713,7 @@ uint32_t memlane_tag(memlane_arena *a, memlane_handle h)
 		return 0;
 	ml_lock(a);
 	struct ml_stub *s = ml_lookup(a, h);
-	uint32_t t = s ? s->tag : 0;
+	uint32_t t = s ? ml_stub_tag(a, s) : 0;
 	ml_unlock(a);
 	return t;
 }

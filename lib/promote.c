@@ -86,7 +86,7 @@ static size_t promote_from(memlane_arena *a, struct ml_fifo *q, enum ml_take how
 		if (!ml_fifo_live(a, e))
 			continue;
 		struct ml_stub *s = &a->stubs[e.idx];
-		if ((how == ML_TAKE_AGED && a->tick - s->birth < a->cfg.promotion_age) ||
+		if ((how == ML_TAKE_AGED && ml_stub_age(a, s) < a->cfg.promotion_age) ||
 		    (how == ML_TAKE_UNTIL && *freed >= want))
 			break;
 		size_t cap = ml_stub_cap(a, s);

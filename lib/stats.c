@@ -57,7 +57,7 @@ static void stats_fill(memlane_arena *a, memlane_stats *st)
 	*st = a->ctr;
 	st->objects = a->objects;
 	st->fast_objects = a->fast_objects;
-	st->slow_objects = a->slowlist.count;
+	st->slow_objects = a->slow_objects;
 	st->spilled_objects = a->spilled;
 	st->spilled_bytes = a->spilled_bytes;
 	st->store_bytes = a->store ? ml_store_bytes(a->store) : 0;

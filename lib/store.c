@@ -163,9 +163,9 @@ int ml_rec_encode(const memlane_arena *a, const struct ml_stub *s, const void *s
 	ml_put32(buf + 0, ML_REC_MAGIC);
 	buf[4] = codec;
 	buf[5] = s->align_log2;
-	buf[6] = s->flags;
+	buf[6] = (uint8_t)ml_stub_public_flags(s);
 	buf[7] = 0;
-	ml_put32(buf + 8, s->tag);
+	ml_put32(buf + 8, ml_stub_tag(a, s));
 	ml_put32(buf + 12, 0);
 	ml_put64(buf + 16, size);
 	ml_put64(buf + 24, ml_hash64(src, size));

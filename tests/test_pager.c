@@ -1216,6 +1216,54 @@ static void test_policy_evicts_past_threshold(void **state)
 	close_ok(a);
 }
 
+/* The pager's CLOCK (its hand goes round the handle table): an object
+ * touched since the hand last passed it gets a second chance, so the
+ * objects a program keeps using stay in RAM while untouched ones go. */
+static void test_touched_objects_stay(void **state)
+{
+	struct fixture *fx = *state;
+	enum { MAXN = 400 };
+	pobj o[MAXN];
+	bool touched[MAXN] = {false};
+	memlane_arena *a = open_ok(fx->spill, LANES ",slow_lane_usage_threshold=0.5");
+	size_t n = fill_lane(a, o, MAXN, 0.7, 0);
+	/* The first round: every object was touched at its allocation, so
+	 * the hand clears every mark in one turn and takes victims in the
+	 * next. */
+	assert_int_equal(memlane_maintain(a), 0);
+	uint64_t evicted = tu_stats(a).evictions;
+	assert_true(evicted > 0);
+	/* Touch a quarter of the resident objects. */
+	size_t resident = 0, marked = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (memlane_handle_state(a, o[i].h) != MEMLANE_STATE_SLOW)
+			continue;
+		if (resident++ % 4 == 0) {
+			check(a, &o[i]);
+			touched[i] = true;
+			marked++;
+		}
+	}
+	assert_true(marked > 4);
+	/* Past the threshold again, by less than the untouched objects
+	 * hold. */
+	while (tu_stats(a).slow_usage < 0.55) {
+		assert_true(n < MAXN);
+		must_alloc(a, &o[n], 32 * TU_KiB, MEMLANE_SLOW, 0, (uint32_t)n, RANDOM, n);
+		n++;
+	}
+	assert_int_equal(memlane_maintain(a), 0);
+	assert_true(tu_stats(a).evictions > evicted);
+	for (size_t i = 0; i < n; i++)
+		if (touched[i] && memlane_handle_state(a, o[i].h) != MEMLANE_STATE_SLOW)
+			fail_msg("object %zu, touched since the last eviction, was spilled (%llu evictions since)", i,
+			         (unsigned long long)(tu_stats(a).evictions - evicted));
+	for (size_t i = 0; i < n; i++)
+		check(a, &o[i]);
+	check_gauges(a, o, n);
+	close_ok(a);
+}
+
 /* ---- 5. EBUSY and EEXIST ----------------------------------------------------- */
 
 /* memlane_open(@dir) in a child process; the child exits with the
@@ -2118,6 +2166,7 @@ int main(void)
 		T(test_pinned_and_nospill_stay),
 		T(test_cold_spill_first),
 		T(test_policy_evicts_past_threshold),
+		T(test_touched_objects_stay),
 		T(test_busy),
 		T(test_exists),
 		T(test_reopen),
