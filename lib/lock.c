@@ -45,9 +45,12 @@
 /* Spins before a waiter naps: a critical section is short. */
 #define ML_LOCK_SPINS 100
 /* Then naps of ML_LOCK_NAP_NS, trying the lock after each, at most
- * ML_LOCK_NAPS of them (about a millisecond in all, with the kernel's
- * timer slack), before it sleeps on the futex until woken. */
-#define ML_LOCK_NAPS 20
+ * ML_LOCK_NAPS of them (a few hundred microseconds in all, with the
+ * kernel's timer slack), before it sleeps on the futex until woken. One
+ * nap already gives most of the gain (two threads replaying gcc-cc1:
+ * 59-97 ns an operation with 1, 62-97 with 4, 71-162 with 20, on a
+ * loaded machine); more only make a waiter wait longer. */
+#define ML_LOCK_NAPS 4
 #define ML_LOCK_NAP_NS 50000
 
 static long futex(_Atomic uint32_t *word, int op, uint32_t val, const struct timespec *ts, uint32_t val3)
