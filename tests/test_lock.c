@@ -138,11 +138,27 @@ static void step(struct worker *w)
 	}
 }
 
+/* Make the objects @w keeps alive across the test. */
+static void keep_fill(struct worker *w)
+{
+	for (size_t k = 0; k < KEEP; k++)
+		renew(w, k);
+}
+
+/* Check and free them at the end. */
+static void keep_release(struct worker *w, const char *who)
+{
+	for (size_t k = 0; k < KEEP; k++) {
+		verify(w, k);
+		if (memlane_free(arena, w->keep[k]) != 0)
+			TFAIL("%s %d: final memlane_free: %s", who, w->id, memlane_errmsg());
+	}
+}
+
 static void *work(void *arg)
 {
 	struct worker *w = arg;
-	for (size_t k = 0; k < KEEP; k++)
-		renew(w, k);
+	keep_fill(w);
 	pthread_barrier_wait(&barrier);
 	for (int round = 0; round < ROUNDS && !failed(); round++) {
 		/* Each thread alone in turn: it earns the bias, and the next
@@ -161,9 +177,7 @@ static void *work(void *arg)
 			verify(w, k);
 		pthread_barrier_wait(&barrier);
 	}
-	for (size_t k = 0; k < KEEP; k++)
-		if (memlane_free(arena, w->keep[k]) != 0)
-			TFAIL("thread %d: final memlane_free: %s", w->id, memlane_errmsg());
+	keep_release(w, "thread");
 	return NULL;
 }
 
@@ -180,24 +194,18 @@ static atomic_int intruders_left;
 static void *owner_work(void *arg)
 {
 	struct worker *w = arg;
-	for (size_t k = 0; k < KEEP; k++)
-		renew(w, k);
+	keep_fill(w);
 	pthread_barrier_wait(&barrier);
 	while (atomic_load(&intruders_left) > 0 && !failed())
 		step(w);
-	for (size_t k = 0; k < KEEP; k++) {
-		verify(w, k);
-		if (memlane_free(arena, w->keep[k]) != 0)
-			TFAIL("owner: final memlane_free: %s", memlane_errmsg());
-	}
+	keep_release(w, "owner");
 	return NULL;
 }
 
 static void *intruder_work(void *arg)
 {
 	struct worker *w = arg;
-	for (size_t k = 0; k < KEEP; k++)
-		renew(w, k);
+	keep_fill(w);
 	pthread_barrier_wait(&barrier);
 	for (int i = 0; i < INTRUSIONS && !failed(); i++) {
 		/* Long enough for the owner's 1024 calls in a row. */
@@ -211,25 +219,28 @@ static void *intruder_work(void *arg)
 		else
 			step(w);
 	}
-	for (size_t k = 0; k < KEEP; k++) {
-		verify(w, k);
-		if (memlane_free(arena, w->keep[k]) != 0)
-			TFAIL("intruder %d: final memlane_free: %s", w->id, memlane_errmsg());
-	}
+	keep_release(w, "intruder");
 	atomic_fetch_sub(&intruders_left, 1);
 	return NULL;
 }
 
-/* The debug dump's lock line: whether the bias works here, and how
- * many times it was withdrawn. */
-static void lock_line(int *usable, unsigned long long *withdrawn)
+/* memlane_debug_dump of the arena, as a string to free. */
+static char *dump_text(void)
 {
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
 	assert_non_null(f);
 	assert_int_equal(memlane_debug_dump(arena, f), 0);
-	fclose(f);
+	assert_int_equal(fclose(f), 0);
+	return text;
+}
+
+/* The debug dump's lock line: whether the bias works here, and how
+ * many times it was withdrawn. */
+static void lock_line(int *usable, unsigned long long *withdrawn)
+{
+	char *text = dump_text();
 	const char *line = strstr(text, "lock: bias ");
 	assert_non_null(line);
 	*usable = strncmp(line, "lock: bias available,", 21) == 0     ? 1
@@ -340,11 +351,7 @@ static void test_single_thread_keeps_bias(void **state)
 		assert_int_equal(b[0], k);
 		assert_int_equal(b[31], k);
 	}
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-	assert_int_equal(memlane_debug_dump(arena, f), 0);
-	fclose(f);
+	char *text = dump_text();
 	if (strstr(text, "lock: bias available"))
 		assert_non_null(strstr(text, "biased to one thread now, 0 withdrawn"));
 	free(text);
@@ -474,7 +481,7 @@ static atomic_int waiter_done;
 
 static void *hog_work(void *arg)
 {
-	struct worker *w = arg;
+	(void)arg;
 	static unsigned char buf[HOG_BYTES], back[HOG_BYTES];
 	memlane_handle h;
 	if (memlane_alloc(arena, HOG_BYTES, &h) != 0) {
@@ -491,23 +498,17 @@ static void *hog_work(void *arg)
 	}
 	if (memlane_free(arena, h) != 0)
 		TFAIL("hog: memlane_free: %s", memlane_errmsg());
-	(void)w;
 	return NULL;
 }
 
 static void *waiter_work(void *arg)
 {
 	struct worker *w = arg;
-	for (size_t k = 0; k < KEEP; k++)
-		renew(w, k);
+	keep_fill(w);
 	pthread_barrier_wait(&barrier);
 	for (int i = 0; i < WAITER_OPS && !failed(); i++)
 		step(w);
-	for (size_t k = 0; k < KEEP; k++) {
-		verify(w, k);
-		if (memlane_free(arena, w->keep[k]) != 0)
-			TFAIL("waiter %d: final memlane_free: %s", w->id, memlane_errmsg());
-	}
+	keep_release(w, "waiter");
 	atomic_fetch_add(&waiter_done, 1);
 	return NULL;
 }
@@ -521,12 +522,7 @@ static void *hog_or_wait(void *arg)
  * and by how it was then taken. */
 static void lock_waits(unsigned long long *held, unsigned long long how[3])
 {
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-	assert_non_null(f);
-	assert_int_equal(memlane_debug_dump(arena, f), 0);
-	fclose(f);
+	char *text = dump_text();
 	const char *p = strstr(text, "; found held ");
 	assert_non_null(p);
 	assert_int_equal(sscanf(p, "; found held %llu times, then taken spinning %llu, after naps %llu, after sleeping %llu",
