@@ -211,10 +211,16 @@ static bool slow_evictable(const struct ml_stub *s)
 static void pick_victims(memlane_arena *a, size_t want, struct victims *v)
 {
 	uint32_t n = a->nslots;
-	if (a->slow_cold)
-		for (uint32_t i = 0; i < n && !full(v, want); i++)
-			if (slow_evictable(&a->stubs[i]) && (a->stubs[i].flags & MEMLANE_COLD))
-				take(a, v, i);
+	/* The COLD pass ends at the last COLD SlowLane object, not at the
+	 * end of the table. */
+	for (uint64_t i = 0, seen = 0; i < n && seen < a->slow_cold && !full(v, want); i++) {
+		const struct ml_stub *s = &a->stubs[i];
+		if (s->state != MEMLANE_STATE_SLOW || !(s->flags & MEMLANE_COLD))
+			continue;
+		seen++;
+		if (evictable(s))
+			take(a, v, (uint32_t)i);
+	}
 	if (a->clock_hand >= n)
 		a->clock_hand = 0;
 	for (uint64_t k = 0; k < 2 * (uint64_t)n && !full(v, want); k++) {
@@ -305,12 +311,14 @@ int ml_evict_one(memlane_arena *a, struct ml_stub *s, const char *what)
  * FastLane's cold ones, then the rest oldest first. */
 int ml_pager_flush(memlane_arena *a)
 {
-	for (;;) {
+	/* Each batch goes on from the slot where the last one stopped: the
+	 * slots before it hold nothing evictable any more. */
+	for (uint32_t from = 0;;) {
 		struct victims v;
 		v.n = v.bytes = 0;
-		for (uint32_t i = 0; i < a->nslots && !full(&v, SIZE_MAX); i++)
-			if (slow_evictable(&a->stubs[i]))
-				take(a, &v, i);
+		for (; from < a->nslots && !full(&v, SIZE_MAX); from++)
+			if (slow_evictable(&a->stubs[from]))
+				take(a, &v, from);
 		if (v.n == 0)
 			break;
 		int rc = evict_batch(a, v.idx, v.n, "memlane_flush");
@@ -803,7 +811,7 @@ static int restore_table(memlane_arena *a, MDB_txn *t)
 		struct ml_stub *s = &a->stubs[idx];
 		ml_ext(a, s)->seq = ml_ext(a, s)->ckpt_seq = te.seq;
 		s->szc = ML_SZC(te.size, 0, te.align_log2);
-		ml_stub_set_flags_tag(a, s, te.flags & (MEMLANE_ZERO | MEMLANE_NOSPILL | MEMLANE_COLD), te.tag);
+		ml_stub_set_flags_tag(a, s, te.flags, te.tag);
 		s->state = MEMLANE_STATE_SPILLED;
 		a->objects++;
 		a->spilled++;
