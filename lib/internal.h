@@ -47,6 +47,11 @@ enum ml_kind { ML_KIND_NONE = 0, ML_KIND_BLOCK = 1, ML_KIND_BLOB = 2 };
 
 /* Internal stub flags, above the public MEMLANE_* allocation flags. */
 #define ML_FLAG_PUBLIC_MASK (MEMLANE_ZERO | MEMLANE_FAST | MEMLANE_SLOW | MEMLANE_NOSPILL | MEMLANE_COLD)
+/* The allocation flags a stub keeps (the lane wanted only matters once). */
+#define ML_FLAG_KEPT (MEMLANE_ZERO | MEMLANE_NOSPILL | MEMLANE_COLD)
+/* The object has a tag, in its ml_stub_ext. */
+#define ML_FLAG_TAGGED 0x80u
+_Static_assert((ML_FLAG_TAGGED & ML_FLAG_PUBLIC_MASK) == 0, "internal flags lie above the public ones");
 
 /* One slot of the handle table: where an object's bytes are. 32 bytes,
  * every one of them paid per live object: what only some objects need
@@ -95,10 +100,6 @@ struct ml_stub {
 	((uint64_t)(size) | (uint64_t)(cls) << 50 | (uint64_t)(align_log2) << 57)
 
 _Static_assert(sizeof(struct ml_stub) == 32, "a stub is 32 bytes: every live object pays for each one");
-
-/* The stub's flag that the object has a tag, in its ml_stub_ext. */
-#define ML_FLAG_TAGGED 0x80u
-_Static_assert((ML_FLAG_TAGGED & ML_FLAG_PUBLIC_MASK) == 0, "internal flags lie above the public ones");
 
 /* The rest of a slot, in a table of its own beside the stubs: touched
  * only for objects in the store, for blobs and for tagged objects, so
@@ -407,11 +408,11 @@ static inline uint32_t ml_stub_tag(const memlane_arena *a, const struct ml_stub 
 	return (s->flags & ML_FLAG_TAGGED) ? ml_ext(a, s)->tag : 0;
 }
 
-/* Give @s its allocation flags and tag (a flags byte of 0 and no tag
- * touch only the stub). */
+/* Give @s the allocation flags it keeps of @flags, and @tag (no tag:
+ * only the stub is written). */
 static inline void ml_stub_set_flags_tag(const memlane_arena *a, struct ml_stub *s, unsigned flags, uint32_t tag)
 {
-	s->flags = (uint8_t)flags;
+	s->flags = (uint8_t)(flags & ML_FLAG_KEPT);
 	if (tag) {
 		ml_ext(a, s)->tag = tag;
 		s->flags |= ML_FLAG_TAGGED;
@@ -421,7 +422,7 @@ static inline void ml_stub_set_flags_tag(const memlane_arena *a, struct ml_stub 
 /* The allocation flags of @s, without the internal ones. */
 static inline unsigned ml_stub_public_flags(const struct ml_stub *s)
 {
-	return s->flags & ML_FLAG_PUBLIC_MASK;
+	return s->flags & ML_FLAG_KEPT;
 }
 
 /* Ticks since @s was allocated. The birth tick is kept modulo 2^32 in

@@ -8,10 +8,10 @@
  * The mutex. A futex word, 0 (free), 1 (held) or 2 (held, and a thread
  * may sleep on it), as in Drepper's "Futexes Are Tricky", mutex 2: one
  * atomic instruction each way when uncontended, inline in internal.h.
- * A thread that finds it held spins briefly, then naps and tries again,
- * and only after many naps sleeps on the futex (see
- * mutex_lock_contended: the naps let the holder run on alone, which is
- * what makes two threads on one arena fast).
+ * A thread that finds it held spins briefly, then naps and tries again
+ * a few times before it sleeps on the futex (see mutex_lock_contended:
+ * the naps let the holder run on alone, which is what makes two threads
+ * on one arena fast).
  *
  * The bias. An arena that one thread keeps using (ML_BIAS_STREAK mutex
  * acquisitions in a row by the same thread) is biased to that thread:
@@ -120,9 +120,7 @@ void ml_mutex_wake(struct ml_mutex *m)
 /* Take @a's mutex; count the times another thread held it. */
 static void mutex_lock(memlane_arena *a)
 {
-	uint32_t free_word = 0;
-	if (atomic_compare_exchange_strong_explicit(&a->lock.word, &free_word, 1, memory_order_acquire,
-	                                            memory_order_relaxed))
+	if (mutex_try(&a->lock))
 		return;
 	int how = mutex_lock_contended(&a->lock);
 	a->ctr_lock_waits[how]++; /* under the lock now */

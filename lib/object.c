@@ -240,7 +240,7 @@ static __attribute__((noinline)) int alloc_general(memlane_arena *a, size_t size
 	}
 	struct ml_stub *s = &a->stubs[idx];
 	s->szc = ML_SZC(size, 0, log2_of(align));
-	ml_stub_set_flags_tag(a, s, o->flags & (MEMLANE_ZERO | MEMLANE_NOSPILL | MEMLANE_COLD), o->tag);
+	ml_stub_set_flags_tag(a, s, o->flags, o->tag);
 	s->birth = (uint32_t)a->tick;
 	ML_PUBLISH(s->referenced, 1);
 	ML_PUBLISH(s->dirty, 1);
