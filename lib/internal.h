@@ -345,7 +345,6 @@ ML_HIDDEN void *ml_os_map(size_t size);
 ML_HIDDEN void ml_os_unmap(void *p, size_t size);
 ML_HIDDEN void *ml_os_reserve(size_t size);
 ML_HIDDEN bool ml_os_commit(void *p, size_t size);
-ML_HIDDEN void ml_os_hint_huge(void *p, size_t size);
 ML_HIDDEN size_t ml_os_release(uint8_t *base, size_t from, size_t to);
 ML_HIDDEN size_t ml_os_page(void);
 

@@ -28,20 +28,6 @@ void *ml_os_reserve(size_t size)
 	return p == MAP_FAILED ? NULL : p;
 }
 
-/* Ask for transparent huge pages on [p, p + size) where the system
- * leaves that to the program (THP "madvise" mode): a dense, randomly
- * read region then costs one TLB entry per 2 MiB instead of per 4 KiB.
- * Only a hint; failure changes nothing. */
-void ml_os_hint_huge(void *p, size_t size)
-{
-#ifdef MADV_HUGEPAGE
-	(void)madvise(p, size, MADV_HUGEPAGE);
-#else
-	(void)p;
-	(void)size;
-#endif
-}
-
 /* Make [p, p + size) of a reservation readable and writable. */
 bool ml_os_commit(void *p, size_t size)
 {
