@@ -55,61 +55,86 @@ static inline uint32_t next_slow(const memlane_arena *a, uint32_t i)
 	return ML_NIL;
 }
 
-/* Sort @n refs by offset: a radix sort on the offset in 16-byte units
- * (every object is 16-byte aligned), 11 bits a pass, skipping passes
- * where every key agrees. A fraction of qsort's time for the million
- * small objects of a full lane. @tmp has room for @n refs. */
-static void sort_by_off(struct ml_ref *r, struct ml_ref *tmp, size_t n)
+/* A FastLane object as compaction sorts it: its offset in 16-byte
+ * units (every object is 16-byte aligned, and the lane is at most
+ * ML_FAST_LANE_MAX) in the high 32 bits, its slot in the low 32, so
+ * keys sort by offset. 8 bytes, not a 16-byte (offset, slot) pair: the
+ * sort's two arrays are fresh memory, a page fault every 4 KiB, and
+ * those faults were half of a compaction's collecting and sorting. */
+static inline uint64_t fast_key(uint64_t off, uint32_t idx)
+{
+	return (off >> 4) << 32 | idx;
+}
+
+static int key_cmp(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+	return (a > b) - (a < b);
+}
+
+/* Sort the @n keys at @k by offset: a radix sort on the offset half,
+ * 11 bits a pass, skipping passes where every key agrees; each pass
+ * goes from one of @k and @tmp (room for @n keys) to the other. A
+ * fraction of qsort's time for the million small objects of a full
+ * lane. Returns the array that holds the sorted keys. */
+static uint64_t *sort_keys(uint64_t *k, uint64_t *tmp, size_t n)
 {
 	uint64_t or_all = 0, and_all = UINT64_MAX;
 	for (size_t i = 0; i < n; i++) {
-		or_all |= r[i].off >> 4;
-		and_all &= r[i].off >> 4;
+		or_all |= k[i];
+		and_all &= k[i];
 	}
-	for (unsigned shift = 0; shift < 64 && (or_all ^ and_all) >> shift; shift += 11) {
-		if ((((or_all ^ and_all) >> shift) & 0x7ff) == 0)
+	uint64_t differ = (or_all ^ and_all) >> 32;
+	for (unsigned shift = 32; shift < 64 && differ >> (shift - 32); shift += 11) {
+		if (((differ >> (shift - 32)) & 0x7ff) == 0)
 			continue;
 		size_t count[2048 + 1] = {0};
 		for (size_t i = 0; i < n; i++)
-			count[((r[i].off >> 4 >> shift) & 0x7ff) + 1]++;
+			count[((k[i] >> shift) & 0x7ff) + 1]++;
 		for (size_t b = 1; b <= 2048; b++)
 			count[b] += count[b - 1];
 		for (size_t i = 0; i < n; i++)
-			tmp[count[(r[i].off >> 4 >> shift) & 0x7ff]++] = r[i];
-		memcpy(r, tmp, n * sizeof(*r));
+			tmp[count[(k[i] >> shift) & 0x7ff]++] = k[i];
+		uint64_t *t = k;
+		k = tmp;
+		tmp = t;
 	}
+	return k;
 }
 
-/* The FastLane's objects, sorted by offset: from the table when they
- * are many (see scan_table), else from the birth-order queues. NULL
- * when out of memory: compaction is then skipped, which changes
+/* The FastLane's objects as sorted keys (fast_key), in @*buf: from the
+ * table when they are many (see scan_table), else from the birth-order
+ * queues. One allocation holds the keys and the sort's second array.
+ * NULL when out of memory: compaction is then skipped, which changes
  * nothing. */
-static struct ml_ref *collect_fast(memlane_arena *a, size_t *n)
+static uint64_t *collect_fast(memlane_arena *a, size_t *n, uint64_t **buf)
 {
 	size_t cnt = a->fast_objects, k = 0;
-	struct ml_ref *r = malloc((cnt ? cnt : 1) * sizeof(*r));
-	if (!r)
-		return NULL;
+	bool radix = true;
+	uint64_t *key = malloc(2 * (cnt ? cnt : 1) * sizeof(*key));
+	if (!key) {
+		radix = false; /* qsort needs no second array */
+		if (!(key = malloc((cnt ? cnt : 1) * sizeof(*key))))
+			return NULL;
+	}
 	if (scan_table(a, cnt)) {
 		for (uint32_t i = 0; i < a->nslots && k < cnt; i++)
 			if (a->stubs[i].state == MEMLANE_STATE_FAST)
-				r[k++] = (struct ml_ref){a->stubs[i].off, i};
+				key[k++] = fast_key(a->stubs[i].off, i);
 	} else {
 		const struct ml_fifo *qs[2] = {&a->young, &a->cold};
 		for (int q = 0; q < 2; q++)
 			for (size_t j = qs[q]->head; j < qs[q]->tail && k < cnt; j++)
 				if (ml_fifo_live(a, qs[q]->e[j]))
-					r[k++] = (struct ml_ref){a->stubs[qs[q]->e[j].idx].off, qs[q]->e[j].idx};
+					key[k++] = fast_key(a->stubs[qs[q]->e[j].idx].off, qs[q]->e[j].idx);
 	}
-	cnt = k;
-	struct ml_ref *tmp = malloc((cnt ? cnt : 1) * sizeof(*tmp));
-	if (tmp)
-		sort_by_off(r, tmp, cnt);
-	else
-		qsort(r, cnt, sizeof(*r), ref_by_off);
-	free(tmp);
-	*n = cnt;
-	return r;
+	*n = k;
+	*buf = key;
+	if (!radix) {
+		qsort(key, k, sizeof(*key), key_cmp);
+		return key;
+	}
+	return sort_keys(key, key + (cnt ? cnt : 1), k);
 }
 
 static void move_bytes(memlane_arena *a, uint8_t *base, struct ml_stub *s, uint64_t dst)
@@ -126,13 +151,13 @@ void ml_compact_fast(memlane_arena *a)
 {
 	struct ml_fast *f = &a->fast;
 	size_t n;
-	struct ml_ref *r = collect_fast(a, &n);
-	if (!r)
+	uint64_t *buf, *key = collect_fast(a, &n, &buf);
+	if (!key)
 		return;
 	ml_fast_reset_free_lists(a);
 	size_t cursor = 0;
 	for (size_t i = 0; i < n; i++) {
-		struct ml_stub *s = &a->stubs[r[i].idx];
+		struct ml_stub *s = &a->stubs[(uint32_t)key[i]];
 		if (s->pins) {
 			ml_fast_carve(a, cursor, s->off);
 			cursor = s->off + ml_stub_cap(a, s);
@@ -144,7 +169,7 @@ void ml_compact_fast(memlane_arena *a)
 			move_bytes(a, f->base, s, dst);
 		cursor = dst + ml_stub_cap(a, s);
 	}
-	free(r);
+	free(buf);
 	f->top = cursor;
 	a->ctr.compactions++;
 	a->ctr.released_bytes += ml_os_release(f->base, f->top, f->touched);

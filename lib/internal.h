@@ -143,6 +143,9 @@ struct ml_fifo {
 
 /* ---- FastLane (fastlane.c) --------------------------------------------- */
 #define ML_FAST_NIL UINT64_MAX
+/* The largest FastLane (option fast_lane_size): an offset in 16-byte
+ * units then fits 32 bits, which compaction's sort keys rely on. */
+#define ML_FAST_LANE_MAX ((uint64_t)64 << 30)
 struct ml_fast {
 	uint8_t *base;
 	size_t size;

@@ -46,7 +46,7 @@ static const char *const sync_names[] = {"full", "checkpoint", "none", NULL};
 
 static const struct ml_option ml_options[] = {
 	{"preset", OPT_PRESET, 0, "default", 0, 0, preset_names},
-	{"fast_lane_size", OPT_SIZE, F(fast_lane_size), "16M", 64 * KiB, 64 * GiB, NULL},
+	{"fast_lane_size", OPT_SIZE, F(fast_lane_size), "16M", 64 * KiB, (double)ML_FAST_LANE_MAX, NULL},
 	{"slow_lane_size", OPT_SIZE, F(slow_lane_size), "256M", 1 * MiB, 1 * TiB, NULL},
 	{"threshold", OPT_SIZE, F(threshold), "1K", 16, 64 * KiB, NULL},
 	{"auto_compaction", OPT_BOOL, F(auto_compaction), "on", 0, 1, NULL},
