@@ -820,15 +820,23 @@ static void regress_mapsize(struct sc *c, const char *spec)
 /* Compaction out of memory changes nothing. (The blob compaction
  * emptied the hole list, then failed to allocate its gap list: the
  * blobs' space counted as free, and new objects were placed over
- * them.) */
+ * them.) FastLane objects too: the first allocation that fails is then
+ * the FastLane sort's, which falls back to qsort in half the memory.
+ * The first object is freed and its slot taken by an object placed
+ * above the others, so slot order is not offset order: an unsorted
+ * slide would write that object over the ones it should pass. */
 static void regress_compact_nomem(struct sc *c, const char *spec)
 {
 	child_start(c);
 	sc_open(c);
-	int ix[8];
+	int ix[8], fx[12];
+	for (int i = 0; i < 12; i++)
+		fx[i] = alloc_write(c, 48 + 40 * (uint64_t)i, 120u + 2 * (uint64_t)i);
 	for (int i = 0; i < 8; i++)
 		ix[i] = alloc_write(c, 20000 + 3000 * (uint64_t)i, 50u + 2 * (uint64_t)i);
 	alloc_write(c, 2000, 71); /* a block too */
+	sc_free(c, fx[0]);
+	alloc_write(c, 1000, 180);
 	sc_free(c, ix[2]);
 	sc_free(c, ix[5]);
 	arm_now(c, spec);
