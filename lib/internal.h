@@ -323,6 +323,11 @@ struct memlane_arena {
 	uint64_t spilled;       /* objects in the store only */
 	uint64_t spilled_bytes;
 	uint32_t clock_hand;    /* the slot the pager's CLOCK looks at next */
+	/* The last full CLOCK sweep found no SlowLane object it may evict,
+	 * and none has come since: no object entered the SlowLane, lost
+	 * its last pin or was handed back by a failed eviction. The pager
+	 * then skips the sweep (pager.c, pick_victims). */
+	bool pager_barren;
 
 	pthread_t thread;
 	_Atomic uint32_t wake_seq; /* bumped to wake the policy thread (ml_wake_signal) */

@@ -37,6 +37,7 @@ void ml_stub_set_place(memlane_arena *a, struct ml_stub *s, const struct ml_plac
 		a->slow_objects++;
 		a->slow_cold += (s->flags & MEMLANE_COLD) != 0;
 		a->slow.used_bytes += s->size;
+		a->pager_barren = false; /* it may be evictable */
 	}
 }
 
@@ -383,6 +384,7 @@ static void unpin_stub(memlane_arena *a, struct ml_stub *s)
 	if (--s->pins != 0)
 		return;
 	a->pinned--;
+	a->pager_barren = false; /* a SlowLane object may be evicted again */
 	if (s->kind == ML_KIND_BLOB && a->slow.blob_pin_slop)
 		ml_slow_blob_unpinned(a);
 }

@@ -167,6 +167,7 @@ static int evict_batch(memlane_arena *a, const uint32_t *idx, size_t n, const ch
 	} else {
 		for (size_t i = 0; i < n; i++)
 			a->stubs[idx[i]].picked = 0;
+		a->pager_barren = false; /* they may be picked again */
 	}
 	free(newseq);
 	return rc;
@@ -210,6 +211,12 @@ static bool slow_evictable(const struct ml_stub *s)
  * than the list this replaced, and the turns read the table in order. */
 static void pick_victims(memlane_arena *a, size_t want, struct victims *v)
 {
+	/* Nothing to find since the last sweep found nothing: without
+	 * this, a SlowLane full of pinned or MEMLANE_NOSPILL objects cost
+	 * every allocation that needs room, and every policy cycle past
+	 * the threshold, two turns of the whole table. */
+	if (a->pager_barren || full(v, want))
+		return;
 	uint32_t n = a->nslots;
 	/* The COLD pass ends at the last COLD SlowLane object, not at the
 	 * end of the table. */
@@ -234,6 +241,9 @@ static void pick_victims(memlane_arena *a, size_t want, struct victims *v)
 		else
 			take(a, v, i);
 	}
+	/* Two whole turns took nothing: the first cleared every mark, so
+	 * no SlowLane object may be evicted. */
+	a->pager_barren = v->n == 0;
 }
 
 /* Evict SlowLane objects until @bytes of lane space are freed or no

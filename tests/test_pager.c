@@ -1091,6 +1091,62 @@ static void test_pinned_and_nospill_stay(void **state)
 	close_ok(a);
 }
 
+/* A SlowLane of objects that may not go (pinned, or MEMLANE_NOSPILL):
+ * an allocation that needs room fails with MEMLANE_ENOMEM, as often as
+ * it is tried, and the pager stops sweeping the table for victims it
+ * cannot have. Each way an object becomes evictable again then makes
+ * room: losing its last pin, and a new object entering the SlowLane. */
+static void test_nothing_evictable(void **state)
+{
+	struct fixture *fx = *state;
+	enum { MAXN = 400, SZ = 64 * TU_KiB };
+	pobj o[MAXN], w, y, z;
+	void *p;
+	memlane_arena *a = open_ok(fx->spill, LANES);
+	size_t n = 0;
+	for (;; n++) {
+		assert_true(n < MAXN);
+		unsigned flags = MEMLANE_SLOW | (n % 2 ? MEMLANE_NOSPILL : 0);
+		int rc = try_alloc(a, &o[n], SZ, flags, 0, (uint32_t)n, RANDOM, n);
+		if (rc == MEMLANE_ENOMEM)
+			break;
+		assert_int_equal(rc, 0);
+		if (n % 2 == 0)
+			assert_int_equal(memlane_pin(a, o[n].h, &p), 0);
+	}
+	assert_true(n > 16);
+	for (int k = 0; k < 3; k++)
+		assert_int_equal(try_alloc(a, &w, SZ, MEMLANE_SLOW, 0, 1000, RANDOM, 1000), MEMLANE_ENOMEM);
+	assert_int_equal(tu_stats(a).evictions, 0);
+
+	/* Its last pin gone, o[0] is the one object that may go. */
+	assert_int_equal(memlane_unpin(a, o[0].h), 0);
+	must_alloc(a, &w, SZ, MEMLANE_SLOW, 0, 1000, RANDOM, 1000);
+	assert_int_equal(memlane_handle_state(a, o[0].h), MEMLANE_STATE_SPILLED);
+	assert_int_equal(tu_stats(a).evictions, 1);
+	assert_int_equal(memlane_pin(a, w.h, &p), 0);
+	assert_int_equal(try_alloc(a, &y, SZ, MEMLANE_SLOW, 0, 1001, RANDOM, 1001), MEMLANE_ENOMEM);
+
+	/* A freed NOSPILL object leaves room for y without an eviction;
+	 * y, new in the SlowLane, is then the one that may go. */
+	free_obj(a, &o[1]);
+	must_alloc(a, &y, SZ, MEMLANE_SLOW, 0, 1001, RANDOM, 1001);
+	assert_int_equal(tu_stats(a).evictions, 1);
+	must_alloc(a, &z, SZ, MEMLANE_SLOW, 0, 1002, RANDOM, 1002);
+	assert_int_equal(memlane_handle_state(a, y.h), MEMLANE_STATE_SPILLED);
+	assert_int_equal(tu_stats(a).evictions, 2);
+
+	/* Every byte is where it should be; the spilled ones come back
+	 * (each faulting another out). */
+	for (size_t i = 0; i < n; i++)
+		if (i != 1)
+			check(a, &o[i]);
+	check(a, &w);
+	check(a, &y);
+	check(a, &z);
+	close_ok(a);
+}
+
 /* While any MEMLANE_COLD object is resident, no other object is spilled. */
 static void cold_first_at(memlane_arena *a, const pobj *o, size_t n, const char *file, int line)
 {
@@ -2164,6 +2220,7 @@ int main(void)
 		T(test_clean_after_checkpoint),
 		T(test_checkpoint_while_pinned),
 		T(test_pinned_and_nospill_stay),
+		T(test_nothing_evictable),
 		T(test_cold_spill_first),
 		T(test_policy_evicts_past_threshold),
 		T(test_touched_objects_stay),
