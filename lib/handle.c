@@ -121,9 +121,8 @@ static int ml_slots_grow(memlane_arena *a)
 		return ml_err(MEMLANE_ENOMEM, "out of memory growing the handle table to %" PRIu64 " slots", want);
 	/* No MADV_HUGEPAGE: a 2 MiB page makes all its stubs resident as
 	 * soon as one is touched, up to 2 MiB past the last slot in use
-	 * (1.5 MiB more peak RSS on perl-hash), and
-	 * random memlane_get ran no faster with it (memlane-bench access,
-	 * 13-15 M/s either way). */
+	 * (1.5 MiB more peak RSS on perl-hash), and random memlane_get ran
+	 * no faster with it (memlane-bench access, 13-15 M/s either way). */
 	a->slots_cap = (uint32_t)want;
 	return 0;
 }
