@@ -109,12 +109,12 @@ static uint64_t *sort_keys(uint64_t *k, uint64_t *tmp, size_t n)
  * nothing. */
 static uint64_t *collect_fast(memlane_arena *a, size_t *n, uint64_t **buf)
 {
-	size_t cnt = a->fast_objects, k = 0;
+	size_t cnt = a->fast_objects, k = 0, room = cnt ? cnt : 1;
 	bool radix = true;
-	uint64_t *key = malloc(2 * (cnt ? cnt : 1) * sizeof(*key));
+	uint64_t *key = malloc(2 * room * sizeof(*key));
 	if (!key) {
 		radix = false; /* qsort needs no second array */
-		if (!(key = malloc((cnt ? cnt : 1) * sizeof(*key))))
+		if (!(key = malloc(room * sizeof(*key))))
 			return NULL;
 	}
 	if (scan_table(a, cnt)) {
@@ -134,7 +134,7 @@ static uint64_t *collect_fast(memlane_arena *a, size_t *n, uint64_t **buf)
 		qsort(key, k, sizeof(*key), key_cmp);
 		return key;
 	}
-	return sort_keys(key, key + (cnt ? cnt : 1), k);
+	return sort_keys(key, key + room, k);
 }
 
 static void move_bytes(memlane_arena *a, uint8_t *base, struct ml_stub *s, uint64_t dst)
