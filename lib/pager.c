@@ -214,7 +214,8 @@ static void pick_victims(memlane_arena *a, size_t want, struct victims *v)
 	/* Nothing to find since the last sweep found nothing: without
 	 * this, a SlowLane full of pinned or MEMLANE_NOSPILL objects cost
 	 * every allocation that needs room, and every policy cycle past
-	 * the threshold, two turns of the whole table. */
+	 * the threshold, two turns of the whole table. Nothing wanted
+	 * (want 0): no sweep, so none may set pager_barren below. */
 	if (a->pager_barren || full(v, want))
 		return;
 	uint32_t n = a->nslots;
