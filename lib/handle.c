@@ -158,7 +158,7 @@ int ml_slot_alloc(memlane_arena *a, uint32_t *idx)
 		}
 		i = a->nslots;
 		s = &a->stubs[i];
-		ML_PUBLISH(s->gen, 1);
+		ML_PUBLISH(s->handle_hi, ML_HANDLE_HI(a->id, 1));
 		ML_PUBLISH(a->nslots, i + 1);
 	}
 	*idx = i;
@@ -188,11 +188,11 @@ int ml_handle_error(memlane_arena *a, memlane_handle h, const char *what)
 		return ml_err(MEMLANE_EHANDLE, "%s: handle 0x%016" PRIx64 " names slot %u, past the table (%u slots)", what,
 		              h, idx, a->nslots);
 	const struct ml_stub *s = &a->stubs[idx];
-	if (s->gen != gen)
+	if (ml_stub_gen(s) != gen)
 		return ml_err(MEMLANE_EHANDLE,
 		              "%s: handle 0x%016" PRIx64 " is stale (slot %u is at generation %u, the handle has %u): "
 		              "freed already, or forged",
-		              what, h, idx, s->gen, gen);
+		              what, h, idx, ml_stub_gen(s), gen);
 	return ml_err(MEMLANE_EHANDLE, "%s: handle 0x%016" PRIx64 " was freed", what, h);
 }
 

@@ -31,6 +31,8 @@
 #define ML_GEN_BITS 20
 #define ML_GEN_MAX ((1u << ML_GEN_BITS) - 1)
 #define ML_ARENA_BITS 12
+/* A handle's upper 32 bits: arena @id and generation @gen. */
+#define ML_HANDLE_HI(id, gen) ((uint32_t)(id) << ML_GEN_BITS | (uint32_t)(gen))
 #define ML_NIL UINT32_MAX
 /* The handle table's reservation is never smaller than this many slots. */
 #define ML_SLOTS_MIN_RESERVE ((size_t)1 << 20)
@@ -60,16 +62,20 @@ _Static_assert((ML_FLAG_TAGGED & ML_FLAG_PUBLIC_MASK) == 0, "internal flags lie 
  * reads never straddle two.
  *
  * The first 16 bytes are what memlane_get reads without the lock (see
- * ml_get_unlocked): off, gen, state and the two flags it needs set.
+ * ml_get_unlocked): off, handle_hi, state and the two flags it needs set.
  * Code holding the lock writes every field of those 16 bytes (off, and
- * gen, state, referenced, dirty and kind, which the reader loads as one
+ * handle_hi, state, referenced, dirty and kind, which the reader loads as one
  * word) with ML_PUBLISH, so a reader without the lock never sees a torn
  * or reordered value. */
 struct ml_stub {
 	uint64_t off; /* offset in its lane; on the free slot list: next free slot */
 	union {
 		struct {
-			uint32_t gen;       /* generation; the handle must carry the same */
+			/* The upper half of the slot's handle: arena id and
+			 * generation (ML_HANDLE_HI), so one compare of the
+			 * handle's upper half checks both, and memlane_get
+			 * needs no separate load and test of the arena id. */
+			uint32_t handle_hi;
 			uint8_t state;      /* memlane_state; INVALID when the slot is free */
 			uint8_t referenced; /* touched since the pager's CLOCK hand last passed */
 			uint8_t dirty;      /* RAM bytes differ from record seq (or there is none) */
@@ -101,6 +107,12 @@ struct ml_stub {
 
 _Static_assert(sizeof(struct ml_stub) == 32, "a stub is 32 bytes: every live object pays for each one");
 
+/* The slot's generation, without the arena id beside it. */
+static inline uint32_t ml_stub_gen(const struct ml_stub *s)
+{
+	return s->handle_hi & ML_GEN_MAX;
+}
+
 /* The rest of a slot, in a table of its own beside the stubs: touched
  * only for objects in the store, for blobs and for tagged objects, so
  * an arena without a store, with small untagged objects, never makes
@@ -121,20 +133,21 @@ struct ml_stub_ext {
 #define ML_PEEK(field) __atomic_load_n(&(field), __ATOMIC_ACQUIRE)
 
 /* ml_stub.word as it reads on a little-endian machine for a resident
- * object of generation @gen in lane @state, referenced and (@dirty)
- * dirty; ML_WORD_MASK keeps the fields ml_get_unlocked compares. */
-#define ML_WORD(gen, state, dirty) \
-	((uint64_t)(gen) | (uint64_t)(state) << 32 | (uint64_t)1 << 40 | (uint64_t)(dirty) << 48)
+ * object whose handle's upper half is @hi, in lane @state, referenced
+ * and (@dirty) dirty; ML_WORD_MASK keeps the fields ml_get_unlocked
+ * compares. */
+#define ML_WORD(hi, state, dirty) \
+	((uint64_t)(hi) | (uint64_t)(state) << 32 | (uint64_t)1 << 40 | (uint64_t)(dirty) << 48)
 #define ML_WORD_MASK(dirty) (0xffffffffffull | (uint64_t)0xff << 40 | (uint64_t)((dirty) ? 0xff : 0) << 48)
 
-/* FastLane objects in birth order (promote.c): (slot, generation)
+/* FastLane objects in birth order (promote.c): (slot, handle_hi)
  * pairs appended at allocation. An entry stands for a live object while
  * its slot still holds that generation in the FastLane; a free, a
  * promotion or an eviction leaves it dead, to be dropped at the head or
  * by ml_fifo_reserve. Nothing is unlinked on a free, so freeing touches
  * no other object's stub. */
 struct ml_fifo_ent {
-	uint32_t idx, gen;
+	uint32_t idx, handle_hi; /* the slot, and its handle_hi when pushed */
 };
 struct ml_fifo {
 	struct ml_fifo_ent *e; /* entries e[head..tail) */
@@ -371,8 +384,8 @@ ML_HIDDEN int ml_handle_error(memlane_arena *a, memlane_handle h, const char *wh
 static inline void ml_slot_free(memlane_arena *a, uint32_t idx)
 {
 	struct ml_stub *s = &a->stubs[idx];
-	uint32_t gen = s->gen + 1;
-	ML_PUBLISH(s->word, (uint64_t)gen | (uint64_t)MEMLANE_STATE_INVALID << 32);
+	uint32_t gen = ml_stub_gen(s) + 1;
+	ML_PUBLISH(s->word, (uint64_t)ML_HANDLE_HI(a->id, gen) | (uint64_t)MEMLANE_STATE_INVALID << 32);
 	if (gen >= ML_GEN_MAX) {
 		a->retired_slots++;
 		return;
@@ -383,17 +396,18 @@ static inline void ml_slot_free(memlane_arena *a, uint32_t idx)
 
 static inline memlane_handle ml_handle_make(const memlane_arena *a, uint32_t idx)
 {
-	return ((uint64_t)a->id << 52) | ((uint64_t)a->stubs[idx].gen << 32) | idx;
+	return (uint64_t)a->stubs[idx].handle_hi << 32 | idx;
 }
 
 /* The stub of a live handle of @a, or NULL. Reads only the table. */
 static inline struct ml_stub *ml_lookup(memlane_arena *a, memlane_handle h)
 {
 	uint32_t idx = (uint32_t)h;
-	if ((uint32_t)(h >> 52) != a->id || idx >= a->nslots)
+	if (idx >= a->nslots)
 		return NULL;
 	struct ml_stub *s = &a->stubs[idx];
-	if (s->gen != (uint32_t)((h >> 32) & ML_GEN_MAX) || s->state == MEMLANE_STATE_INVALID)
+	/* Arena id and generation in one compare (ml_stub.handle_hi). */
+	if (s->handle_hi != (uint32_t)(h >> 32) || s->state == MEMLANE_STATE_INVALID)
 		return NULL;
 	return s;
 }
@@ -457,13 +471,13 @@ static inline size_t ml_stub_align(const struct ml_stub *s)
 static inline bool ml_fifo_live(const memlane_arena *a, struct ml_fifo_ent e)
 {
 	const struct ml_stub *s = &a->stubs[e.idx];
-	return s->gen == e.gen && s->state == MEMLANE_STATE_FAST;
+	return s->handle_hi == e.handle_hi && s->state == MEMLANE_STATE_FAST;
 }
 
 /* Append (the caller made room with ml_fifo_reserve). */
-static inline void ml_fifo_push(struct ml_fifo *q, uint32_t idx, uint32_t gen)
+static inline void ml_fifo_push(struct ml_fifo *q, uint32_t idx, uint32_t handle_hi)
 {
-	q->e[q->tail++] = (struct ml_fifo_ent){idx, gen};
+	q->e[q->tail++] = (struct ml_fifo_ent){idx, handle_hi};
 }
 
 /* Where @s is now, as the lanes handed it out. */

@@ -540,8 +540,10 @@ static int put_slots(MDB_txn *t, memlane_arena *a)
 	if (rc)
 		return rc;
 	uint8_t *p = val.mv_data;
-	for (uint32_t i = 0; i < a->nslots; i++)
-		memcpy(p + (size_t)i * 4, &a->stubs[i].gen, 4);
+	for (uint32_t i = 0; i < a->nslots; i++) {
+		uint32_t gen = ml_stub_gen(&a->stubs[i]);
+		memcpy(p + (size_t)i * 4, &gen, 4);
+	}
 	return 0;
 }
 
@@ -754,7 +756,9 @@ static int restore_table(memlane_arena *a, MDB_txn *t)
 	if (rc && rc != MDB_NOTFOUND)
 		return rc; /* not read: every handle would look foreign, the table damaged */
 	if (rc == 0 && v.mv_size == 8) {
-		/* The handles saved carry the saved id: take it over. */
+		/* The handles saved carry the saved id: take it over. Before
+		 * any slot exists (the arena is being opened), so every
+		 * stub's handle_hi below is made with it. */
 		uint32_t id = (uint32_t)ml_get64(v.mv_data) & ((1u << ML_ARENA_BITS) - 1);
 		if (id != a->id) {
 			if (!ml_arena_id_claim(id))
@@ -791,7 +795,7 @@ static int restore_table(memlane_arena *a, MDB_txn *t)
 			return MDB_CORRUPTED;
 		if ((rc = ml_slot_alloc(a, &idx)) != 0)
 			return rc;
-		a->stubs[idx].gen = gen;
+		a->stubs[idx].handle_hi = ML_HANDLE_HI(a->id, gen);
 		a->stubs[idx].state = MEMLANE_STATE_INVALID;
 	}
 	rc = get_meta(t, st, ML_META_CHECKPOINT, &v);
@@ -813,8 +817,8 @@ static int restore_table(memlane_arena *a, MDB_txn *t)
 		}
 		memlane_handle h = ml_handle_key_parse(key.mv_data);
 		uint32_t idx = (uint32_t)h;
-		if (idx >= a->nslots || a->stubs[idx].gen != (uint32_t)((h >> 32) & ML_GEN_MAX) ||
-		    (uint32_t)(h >> 52) != a->id || a->stubs[idx].state != MEMLANE_STATE_INVALID ||
+		if (idx >= a->nslots || a->stubs[idx].handle_hi != (uint32_t)(h >> 32) ||
+		    a->stubs[idx].state != MEMLANE_STATE_INVALID ||
 		    te.size > ML_SIZE_LIMIT || te.align_log2 < 4 || te.align_log2 > 12) {
 			rc = MDB_CORRUPTED;
 			break;
@@ -835,7 +839,7 @@ static int restore_table(memlane_arena *a, MDB_txn *t)
 	a->free_slot = ML_NIL;
 	for (uint32_t i = a->nslots; i-- > 0;) {
 		struct ml_stub *s = &a->stubs[i];
-		if (s->state == MEMLANE_STATE_INVALID && s->gen < ML_GEN_MAX) {
+		if (s->state == MEMLANE_STATE_INVALID && ml_stub_gen(s) < ML_GEN_MAX) {
 			s->off = a->free_slot;
 			a->free_slot = i;
 		} else if (s->state == MEMLANE_STATE_INVALID) {
