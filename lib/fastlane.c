@@ -162,6 +162,21 @@ out:
 	f->coalesce_at = f->free_bytes + coalesce_step(f);
 }
 
+/* The top passed every page touched so far: make the pages up to
+ * ML_PREFAULT_AHEAD past it resident in one system call (option
+ * prefault), where each would otherwise fault in on its own when the
+ * block on it is first written. */
+static void fast_prefault(memlane_arena *a)
+{
+	struct ml_fast *f = &a->fast;
+	size_t end = f->top;
+	if (a->cfg.prefault) {
+		end = f->size - f->top < ML_PREFAULT_AHEAD ? f->size : f->top + ML_PREFAULT_AHEAD;
+		a->ctr.prefaulted_bytes += ml_os_prefault(f->base, f->touched, end);
+	}
+	f->touched = end;
+}
+
 /* Place a block of class @cls at @align where the inline ml_fast_alloc
  * found no free block of the class: cut from a larger free block, or
  * bump; when enough was freed since the last time, merge free blocks
@@ -184,7 +199,7 @@ int ml_fast_alloc_more(memlane_arena *a, unsigned cls, size_t align, struct ml_p
 		off = start;
 		f->top = start + cs;
 		if (f->top > f->touched)
-			f->touched = f->top;
+			fast_prefault(a);
 	}
 	ml_fast_placed(f, cls, off, p);
 	return 0;

@@ -127,6 +127,19 @@ static int ml_slots_grow(memlane_arena *a)
 	return 0;
 }
 
+/* The next slot's stub lies past the pages prefaulted so far: make the
+ * table's pages up to ML_PREFAULT_AHEAD further resident in one system
+ * call (option prefault), within what is committed. */
+static void stubs_prefault(memlane_arena *a)
+{
+	size_t from = a->stubs_prefaulted, end = (size_t)a->slots_cap * sizeof(struct ml_stub);
+	if (end - from > ML_PREFAULT_AHEAD)
+		end = from + ML_PREFAULT_AHEAD;
+	if (a->cfg.prefault)
+		a->ctr.prefaulted_bytes += ml_os_prefault((uint8_t *)a->stubs, from, end);
+	a->stubs_prefaulted = end;
+}
+
 /* Take a free slot (LIFO, for cache warmth) or a new one. The stub comes
  * back with its generation set and every other field zero. A new slot
  * is zero already (fresh pages); a reused one is cleared field by field,
@@ -158,6 +171,8 @@ int ml_slot_alloc(memlane_arena *a, uint32_t *idx)
 		}
 		i = a->nslots;
 		s = &a->stubs[i];
+		if ((size_t)(i + 1) * sizeof(*s) > a->stubs_prefaulted)
+			stubs_prefault(a);
 		ML_PUBLISH(s->handle_hi, ML_HANDLE_HI(a->id, 1));
 		ML_PUBLISH(a->nslots, i + 1);
 	}
@@ -170,7 +185,7 @@ void ml_slots_fini(memlane_arena *a)
 	ml_os_unmap(a->stubs, a->stubs_reserved);
 	a->stubs = NULL;
 	a->ext = NULL;
-	a->stubs_reserved = a->slots_max = 0;
+	a->stubs_reserved = a->slots_max = a->stubs_prefaulted = 0;
 	a->nslots = a->slots_cap = 0;
 	a->free_slot = ML_NIL;
 }

@@ -163,7 +163,7 @@ struct ml_fast {
 	uint8_t *base;
 	size_t size;
 	size_t top;     /* bump pointer: everything below is objects or holes */
-	size_t touched; /* highest top since pages were last given back */
+	size_t touched; /* highest top since pages were last given back, or end of the pages prefaulted */
 	uint64_t free_head[ML_NCLASSES]; /* per class, offset of the first free block */
 	uint64_t nonempty;               /* bit c: free_head[c] may be non-empty (never clear if it is) */
 	size_t coalesce_at;              /* free_bytes from which a bump first merges neighbouring free blocks */
@@ -211,6 +211,7 @@ struct ml_slab {
 	uint8_t cls;        /* size class, ML_SLAB_FREE when empty */
 	uint8_t on_partial;
 	uint8_t dirty;      /* pages touched since last given back */
+	uint8_t fresh;      /* its pages were never touched or given back since: prefault as carved */
 };
 
 struct ml_extent {
@@ -315,6 +316,7 @@ struct memlane_arena {
 	uint32_t nslots, slots_cap;
 	uint32_t free_slot;
 	uint64_t retired_slots;
+	size_t stubs_prefaulted; /* bytes of the stub table prefaulted (or touched) from its start */
 
 	struct ml_fast fast;
 	struct ml_slow slow;
@@ -367,6 +369,11 @@ ML_HIDDEN void ml_os_unmap(void *p, size_t size);
 ML_HIDDEN void *ml_os_reserve(size_t size);
 ML_HIDDEN bool ml_os_commit(void *p, size_t size);
 ML_HIDDEN size_t ml_os_release(uint8_t *base, size_t from, size_t to);
+ML_HIDDEN size_t ml_os_prefault(uint8_t *base, size_t from, size_t to);
+/* How far past the FastLane's top and the last slot in use pages are
+ * made resident in one go (option prefault): 16 pages a system call
+ * instead of 16 page faults, for at most this much memory early. */
+#define ML_PREFAULT_AHEAD ((size_t)65536)
 ML_HIDDEN size_t ml_os_page(void);
 
 /* ---- handle.c ---- */

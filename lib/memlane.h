@@ -160,7 +160,7 @@ typedef struct memlane_config {
 	int compression_level;            /**< zstd level of spilled records */
 	int persist;                      /**< 1: the spill store survives close and crashes */
 	int store_sync;                   /**< MEMLANE_SYNC_FULL, _CHECKPOINT or _NONE (persist=1) */
-	int reserved_int_;                /**< keep zero */
+	int prefault;                     /**< 1: make lane pages resident in batches before use */
 	size_t store_max_size;            /**< the spill store's size limit in bytes */
 	uint64_t reserved_[22];           /**< room for options to come; keep zero */
 } memlane_config;
@@ -494,7 +494,9 @@ typedef struct memlane_stats {
 	uint64_t spilled_bytes;   /**< object bytes held only in the store */
 	uint64_t checkpoints;     /**< memlane_checkpoint() calls (and closes) that committed */
 
-	uint64_t reserved_[15]; /**< room for counters to come */
+	uint64_t prefaulted_bytes; /**< lane and handle table bytes made resident ahead of use (prefault) */
+
+	uint64_t reserved_[14]; /**< room for counters to come */
 } memlane_stats;
 
 /** Fill @p st. @return 0 or #MEMLANE_EINVAL. */

@@ -61,6 +61,7 @@ static const struct ml_option ml_options[] = {
 	{"persist", OPT_BOOL, F(persist), "off", 0, 1, NULL},
 	{"store_max_size", OPT_SIZE, F(store_max_size), "64G", 1 * MiB, 256 * TiB, NULL},
 	{"store_sync", OPT_ENUM, F(store_sync), "full", 0, 2, sync_names},
+	{"prefault", OPT_BOOL, F(prefault), "on", 0, 1, NULL},
 };
 #define ML_NOPTIONS (sizeof(ml_options) / sizeof(ml_options[0]))
 

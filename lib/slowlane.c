@@ -173,19 +173,25 @@ void ml_slow_rebuild_slab_lists(memlane_arena *a)
 static int slab_new(struct ml_slow *sl, unsigned cls, bool use_margin, uint32_t *out)
 {
 	uint32_t si = sl->free_slabs;
+	bool fresh;
 	if (si != ML_NIL) {
 		slab_unlink(sl, &sl->free_slabs, si);
 		sl->nfree_slabs--;
+		fresh = !sl->slabs[si].dirty; /* given back since it was last used */
 	} else {
 		size_t reserve = use_margin ? 0 : sl->margin;
 		if (sl->blob_bottom - sl->block_top < ML_SLAB_SIZE + reserve)
 			return MEMLANE_ENOMEM;
 		si = (uint32_t)(sl->block_top / ML_SLAB_SIZE);
+		/* Past every slab touched since the middle was last given
+		 * back; below that mark its pages may still be resident. */
+		fresh = sl->block_top >= sl->touched_hi;
 		sl->block_top += ML_SLAB_SIZE;
 		if (sl->block_top > sl->touched_hi)
 			sl->touched_hi = sl->block_top;
 	}
 	struct ml_slab *s = &sl->slabs[si];
+	s->fresh = fresh;
 	s->used = 0;
 	s->carved = 0;
 	s->free_head = ML_NIL;
@@ -249,12 +255,19 @@ static int block_alloc(memlane_arena *a, unsigned cls, bool use_margin, struct m
 			return rc;
 	}
 	size_t cs = ml_class_size(cls);
+	bool carve = sl->slabs[si].free_head == ML_NIL; /* a block never handed out since the slab was taken */
 	uint32_t b = ml_slow_block_pop(a, si);
+	size_t off = (size_t)si * ML_SLAB_SIZE + (size_t)b * cs;
+	/* A carved block of a fresh slab: its pages not shared with the
+	 * block before it have never been touched. One system call makes
+	 * them resident, where a block of 4 pages would fault 4 times. */
+	if (carve && sl->slabs[si].fresh && a->cfg.prefault)
+		a->ctr.prefaulted_bytes += ml_os_prefault(sl->base, off, off + cs);
 	sl->block_reserved += cs;
 	p->state = MEMLANE_STATE_SLOW;
 	p->kind = ML_KIND_BLOCK;
 	p->cls = (uint8_t)cls;
-	p->off = (uint64_t)si * ML_SLAB_SIZE + (uint64_t)b * cs;
+	p->off = off;
 	p->cap = cs;
 	return 0;
 }
@@ -365,12 +378,20 @@ static int blob_alloc(memlane_arena *a, size_t size, size_t align, bool use_marg
 				break;
 		}
 	}
-	size_t off;
+	/* [off, fresh_end): pages that are likely not resident. A blob of
+	 * ML_BLOB_RELEASE_MIN or more takes the place of others given back
+	 * when they were freed (ml_slow_give_back), or of fresh pages: all
+	 * of it. A smaller one from a hole takes resident pages; from the
+	 * bottom, only those below every blob since the middle was last
+	 * given back are fresh. */
+	bool big = len >= ML_BLOB_RELEASE_MIN;
+	size_t off, fresh_end;
 	if (best != SIZE_MAX) {
 		struct ml_extent h = sl->holes[best];
 		hole_remove(sl, best);
 		sl->blob_hole_bytes -= h.len;
 		off = best_start;
+		fresh_end = big ? off + len : off;
 		ml_slow_hole_insert(a, h.off, off - h.off);
 		ml_slow_hole_insert(a, off + len, h.off + h.len - (off + len));
 	} else {
@@ -382,6 +403,7 @@ static int blob_alloc(memlane_arena *a, size_t size, size_t align, bool use_marg
 			return MEMLANE_ENOMEM;
 		size_t old_bottom = sl->blob_bottom;
 		sl->blob_bottom = off;
+		fresh_end = big || sl->touched_lo >= off + len ? off + len : sl->touched_lo;
 		if (off < sl->touched_lo)
 			sl->touched_lo = off;
 		ml_slow_hole_insert(a, off + len, old_bottom - (off + len));
@@ -390,6 +412,10 @@ static int blob_alloc(memlane_arena *a, size_t size, size_t align, bool use_marg
 		sl->blob_slop = sl->blob_hole_bytes;
 	if (sl->blob_pin_slop > sl->blob_slop)
 		sl->blob_pin_slop = sl->blob_slop;
+	/* The program is about to write the blob: its pages in one system
+	 * call rather than one fault each. */
+	if (fresh_end > off && a->cfg.prefault)
+		a->ctr.prefaulted_bytes += ml_os_prefault(sl->base, off, fresh_end);
 	sl->nblobs++;
 	sl->blob_reserved += len;
 	p->state = MEMLANE_STATE_SLOW;

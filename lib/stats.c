@@ -40,6 +40,7 @@
 	X(moved_objects, 0)                                                                                            \
 	X(moved_bytes, 0)                                                                                              \
 	X(released_bytes, 0)                                                                                           \
+	X(prefaulted_bytes, 0)                                                                                         \
 	X(ticks, 0)                                                                                                    \
 	X(maintenance_runs, 0)                                                                                         \
 	X(evictions, 0)                                                                                                \

@@ -41,6 +41,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c.compression, MEMLANE_COMPRESSION_ZSTD);
 	assert_int_equal(c.compression_level, 3);
 	assert_int_equal(c.persist, 0);
+	assert_int_equal(c.prefault, 1);
 	for (size_t i = 0; i < TU_ARRAY_LEN(c.reserved_); i++)
 		assert_int_equal(c.reserved_[i], 0);
 	assert_int_equal(memlane_config_validate(&c), 0);
@@ -87,7 +88,7 @@ static void test_every_key_settable(void **state)
 		{"auto_compaction", "0"},       {"compaction_threshold", "0.75"},   {"slow_lane_usage_threshold", "0.5"},
 		{"slow_lane_safety_margin", "1M"}, {"policy_check_interval", "250ms"}, {"promotion_age", "7"},
 		{"compression", "none"},        {"compression_level", "-5"},        {"persist", "1"},
-		{"store_max_size", "2G"},       {"store_sync", "checkpoint"},
+		{"store_max_size", "2G"},       {"store_sync", "checkpoint"},       {"prefault", "off"},
 		{"preset", "game_loop"},
 	};
 	memlane_config c;
@@ -115,6 +116,10 @@ static void test_every_key_settable(void **state)
 	assert_int_equal(c.threshold, 512);
 	assert_int_equal(set(&c, "auto_compaction", "0"), 0);
 	assert_int_equal(c.auto_compaction, 0);
+	assert_int_equal(set(&c, "prefault", "off"), 0);
+	assert_int_equal(c.prefault, 0);
+	assert_int_equal(set(&c, "prefault", "on"), 0);
+	assert_int_equal(c.prefault, 1);
 	assert_int_equal(set(&c, "compaction_threshold", "0.75"), 0);
 	assert_true(c.compaction_threshold == 0.75);
 	assert_int_equal(set(&c, "slow_lane_usage_threshold", "0.5"), 0);

@@ -1,0 +1,184 @@
+/* test_prefault.c - the prefault option: pages made resident before
+ * the program first writes them, or not.
+ *
+ * mincore(2) tells which pages of an object are resident. Right after
+ * memlane_alloc, before anything is written to the object:
+ *   - prefault=on: a blob's pages are resident, a fresh slab's block's
+ *     pages are, and a FastLane object's page with the 64 KiB after it;
+ *     prefaulted_bytes counts at least those bytes;
+ *   - prefault=off: none of them is, and prefaulted_bytes stays 0.
+ * Either way the bytes then written read back the same (checksums), and
+ * a blob freed and given back is prefaulted again when it is reused.
+ * Skipped where the kernel has no MADV_POPULATE_WRITE (before 5.14):
+ * the library then lets pages fault in, as with prefault=off. */
+#include <stdbool.h>
+#include <sys/mman.h>
+
+#include "testutil.h"
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+#define SALT 0x9e3779b1u
+
+static size_t page_size(void)
+{
+	return (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* Resident pages among those that start inside [p, p + len). */
+static size_t resident_pages(const void *p, size_t len)
+{
+	size_t pg = page_size();
+	uintptr_t lo = ((uintptr_t)p + pg - 1) / pg * pg, hi = ((uintptr_t)p + len + pg - 1) / pg * pg;
+	if (hi <= lo)
+		return 0;
+	size_t n = (hi - lo) / pg, count = 0;
+	unsigned char *vec = malloc(n);
+	assert_non_null(vec);
+	assert_int_equal(mincore((void *)lo, hi - lo, vec), 0);
+	for (size_t i = 0; i < n; i++)
+		count += vec[i] & 1;
+	free(vec);
+	return count;
+}
+
+static size_t pages_in(const void *p, size_t len)
+{
+	size_t pg = page_size();
+	uintptr_t lo = ((uintptr_t)p + pg - 1) / pg * pg, hi = ((uintptr_t)p + len + pg - 1) / pg * pg;
+	return hi > lo ? (hi - lo) / pg : 0;
+}
+
+/* Skip the test where the kernel cannot prefault at all (before Linux
+ * 5.14): the library then lets every page fault in. */
+static void need_prefault(void)
+{
+	size_t pg = page_size();
+	void *p = mmap(NULL, pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(p != MAP_FAILED);
+	int rc = madvise(p, pg, MADV_POPULATE_WRITE);
+	munmap(p, pg);
+	if (rc != 0)
+		skip();
+}
+
+/* Allocate @size bytes, check how many of its pages are
+ * resident before it is written, then write and verify it. */
+static void check_object(memlane_arena *a, size_t size, memlane_state lane, bool want_resident)
+{
+	memlane_handle h;
+	assert_int_equal(memlane_alloc(a, size, &h), 0);
+	assert_int_equal(memlane_handle_state(a, h), lane);
+	uint8_t *p = memlane_get(a, h);
+	assert_non_null(p);
+	size_t pages = pages_in(p, size), res = resident_pages(p, size);
+	assert_true(pages > 0);
+	if (want_resident && res != pages)
+		fail_msg("%zu-byte object in lane %d: %zu of its %zu pages resident before any write, expected all", size,
+		         (int)lane, res, pages);
+	if (!want_resident && res != 0)
+		fail_msg("%zu-byte object in lane %d: %zu of its %zu pages resident before any write, expected none",
+		         size, (int)lane, res, pages);
+	uint64_t seed = tu_seed_for(h, SALT);
+	tu_pattern(seed, 0, p, size);
+	assert_int_equal(tu_checksum(memlane_get_ro(a, h), size), tu_pattern_checksum(seed, size));
+	tu_verify_seed(a, h, size, seed);
+}
+
+static void test_prefault_on(void **state)
+{
+	(void)state;
+	need_prefault();
+	memlane_arena *a = tu_open("fast_lane_size=4M,slow_lane_size=64M,threshold=1K,prefault=on");
+	memlane_stats s0 = tu_stats(a);
+	assert_int_equal(s0.prefaulted_bytes, 0);
+
+	/* A FastLane object: its page and the 64 KiB past it. */
+	memlane_handle h;
+	assert_int_equal(memlane_alloc(a, 100, &h), 0);
+	assert_int_equal(memlane_handle_state(a, h), MEMLANE_STATE_FAST);
+	const uint8_t *p = memlane_get(a, h);
+	size_t ahead = resident_pages(p, 64 * TU_KiB);
+	if (ahead != pages_in(p, 64 * TU_KiB))
+		fail_msg("FastLane: %zu of the %zu pages after the first object resident, expected all", ahead,
+		         pages_in(p, 64 * TU_KiB));
+	memlane_stats s1 = tu_stats(a);
+	assert_true(s1.prefaulted_bytes >= 64 * TU_KiB);
+
+	check_object(a, 8 * TU_KiB, MEMLANE_STATE_SLOW, true);   /* a block of a fresh slab */
+	check_object(a, 12 * TU_KiB, MEMLANE_STATE_SLOW, true);  /* another class, another slab */
+	check_object(a, TU_MiB, MEMLANE_STATE_SLOW, true);       /* a blob */
+	check_object(a, 300 * TU_KiB, MEMLANE_STATE_SLOW, true); /* a blob below it */
+	memlane_stats s2 = tu_stats(a);
+	assert_true(s2.prefaulted_bytes - s1.prefaulted_bytes >= (8 + 12 + 1024 + 300) * TU_KiB - 2 * page_size());
+
+	/* A blob freed is given back (64 KiB or more); one placed in its
+	 * hole is prefaulted again. */
+	memlane_handle big;
+	assert_int_equal(memlane_alloc(a, 2 * TU_MiB, &big), 0);
+	memset(memlane_get(a, big), 0x5a, 2 * TU_MiB);
+	uint8_t *bp = memlane_get(a, big);
+	assert_int_equal(memlane_free(a, big), 0);
+	assert_int_equal(resident_pages(bp + page_size(), TU_MiB), 0);
+	check_object(a, 2 * TU_MiB, MEMLANE_STATE_SLOW, true);
+	tu_close(a);
+}
+
+static void test_prefault_off(void **state)
+{
+	(void)state;
+	memlane_arena *a = tu_open("fast_lane_size=4M,slow_lane_size=64M,threshold=1K,prefault=off");
+	memlane_handle h;
+	assert_int_equal(memlane_alloc(a, 100, &h), 0);
+	const uint8_t *p = memlane_get(a, h);
+	/* The first object's page is not touched; neither is any after it. */
+	assert_int_equal(resident_pages(p, 64 * TU_KiB), 0);
+	check_object(a, 8 * TU_KiB, MEMLANE_STATE_SLOW, false);
+	check_object(a, TU_MiB, MEMLANE_STATE_SLOW, false);
+	check_object(a, 300 * TU_KiB, MEMLANE_STATE_SLOW, false);
+	assert_int_equal(tu_stats(a).prefaulted_bytes, 0);
+	tu_close(a);
+}
+
+/* Many objects of every kind, with prefault on and off: the same bytes
+ * read back, and the stub table's pages (past the first 1024 slots)
+ * prefaulted as it grows. */
+static void test_prefault_integrity(void **state)
+{
+	(void)state;
+	for (int on = 0; on < 2; on++) {
+		memlane_arena *a = tu_open(on ? "fast_lane_size=8M,slow_lane_size=64M,prefault=on"
+		                              : "fast_lane_size=8M,slow_lane_size=64M,prefault=off");
+		enum { N = 6000 };
+		tu_obj *o = calloc(N, sizeof(*o));
+		assert_non_null(o);
+		tu_rng r = {on + 1};
+		for (size_t i = 0; i < N; i++) {
+			size_t size = i % 97 == 0 ? tu_range(&r, 20000, 200000) : tu_range(&r, 1, 3000);
+			tu_must_alloc(a, &o[i], size, 0, 0, 0, SALT + i);
+			if (i % 3 == 0 && i > 0)
+				tu_free_obj(a, &o[i - 1]);
+		}
+		tu_verify_all(a, o, N);
+		memlane_stats st = tu_stats(a);
+		if (on)
+			assert_true(st.prefaulted_bytes > 0);
+		else
+			assert_int_equal(st.prefaulted_bytes, 0);
+		free(o);
+		tu_close(a);
+	}
+}
+
+int main(void)
+{
+	tu_init();
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_prefault_on),
+		cmocka_unit_test(test_prefault_off),
+		cmocka_unit_test(test_prefault_integrity),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
