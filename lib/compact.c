@@ -103,8 +103,8 @@ static uint64_t *sort_keys(uint64_t *k, uint64_t *tmp, size_t n)
 }
 
 /* The FastLane's objects as sorted keys (fast_key), in @*buf: from the
- * table when they are many (see scan_table), else from the birth-order
- * queues. One allocation holds the keys and the sort's second array.
+ * table when they are many (see scan_table) or the young queue is not
+ * kept, else from the birth-order queues. One allocation holds the keys and the sort's second array.
  * NULL when out of memory: compaction is then skipped, which changes
  * nothing. */
 static uint64_t *collect_fast(memlane_arena *a, size_t *n, uint64_t **buf)
@@ -117,7 +117,7 @@ static uint64_t *collect_fast(memlane_arena *a, size_t *n, uint64_t **buf)
 		if (!(key = malloc(room * sizeof(*key))))
 			return NULL;
 	}
-	if (scan_table(a, cnt)) {
+	if (!a->young_kept || scan_table(a, cnt)) {
 		for (uint32_t i = 0; i < a->nslots && k < cnt; i++)
 			if (a->stubs[i].state == MEMLANE_STATE_FAST)
 				key[k++] = fast_key(a->stubs[i].off, i);

@@ -320,8 +320,9 @@ struct memlane_arena {
 
 	struct ml_fast fast;
 	struct ml_slow slow;
-	struct ml_fifo young; /* FastLane objects, oldest first */
+	struct ml_fifo young; /* FastLane objects, oldest first, once young_kept */
 	struct ml_fifo cold;  /* MEMLANE_COLD FastLane objects */
+	bool young_kept;      /* the young queue is kept (ml_young_keep) */
 	uint64_t fast_objects;
 	uint64_t slow_objects;   /* objects in the SlowLane */
 	uint64_t slow_cold;      /* of which MEMLANE_COLD (the pager takes them first) */
@@ -577,6 +578,7 @@ ML_HIDDEN void ml_release_idle(memlane_arena *a);
 ML_HIDDEN int ml_fifo_reserve(memlane_arena *a, struct ml_fifo *q);
 ML_HIDDEN void ml_fifo_fini(struct ml_fifo *q);
 ML_HIDDEN int ml_promote(memlane_arena *a, struct ml_stub *s, bool use_margin);
+ML_HIDDEN int ml_young_keep(memlane_arena *a);
 ML_HIDDEN size_t ml_promote_aged(memlane_arena *a);
 ML_HIDDEN size_t ml_promote_oldest(memlane_arena *a, size_t want_bytes);
 

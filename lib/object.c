@@ -192,7 +192,7 @@ static inline __attribute__((always_inline)) bool alloc_fast(memlane_arena *a, s
                                                            memlane_handle *out)
 {
 	uint32_t idx = a->free_slot;
-	if (size >= a->cfg.threshold || idx == ML_NIL || a->young.tail == a->young.cap)
+	if (size >= a->cfg.threshold || idx == ML_NIL || (a->young_kept && a->young.tail == a->young.cap))
 		return false;
 	struct ml_place p;
 	if (ml_fast_alloc(a, size, ML_MIN_ALIGN, &p) != 0)
@@ -208,7 +208,8 @@ static inline __attribute__((always_inline)) bool alloc_fast(memlane_arena *a, s
 		struct ml_stub_ext *x = ml_ext(a, s);
 		x->seq = x->ckpt_seq = 0;
 	}
-	ml_fifo_push(&a->young, idx, s->handle_hi);
+	if (a->young_kept)
+		ml_fifo_push(&a->young, idx, s->handle_hi);
 	ML_PUBLISH(s->off, p.off);
 	ML_PUBLISH(s->word, ML_WORD(s->handle_hi, MEMLANE_STATE_FAST, 1));
 	a->fast.used_bytes += size;
@@ -229,9 +230,9 @@ static __attribute__((noinline)) int alloc_general(memlane_arena *a, size_t size
 	/* Room for its birth-order entry first, when it may go to the
 	 * FastLane (as ml_place_object decides): nothing is changed yet if
 	 * there is none, and a SlowLane object never needs one. */
-	struct ml_fifo *q = (o->flags & MEMLANE_COLD) ? &a->cold : &a->young;
+	struct ml_fifo *q = (o->flags & MEMLANE_COLD) ? &a->cold : a->young_kept ? &a->young : NULL;
 	int rc;
-	if (starts_fast(a, size, align, o->flags) && (rc = ml_fifo_reserve(a, q)) != 0)
+	if (q && starts_fast(a, size, align, o->flags) && (rc = ml_fifo_reserve(a, q)) != 0)
 		return rc;
 	if ((rc = ml_slot_alloc(a, &idx)) != 0)
 		return rc;
@@ -246,7 +247,12 @@ static __attribute__((noinline)) int alloc_general(memlane_arena *a, size_t size
 	ML_PUBLISH(s->referenced, 1);
 	ML_PUBLISH(s->dirty, 1);
 	ml_stub_set_place(a, s, &p);
-	if (p.state == MEMLANE_STATE_FAST)
+	/* Making room in a full FastLane may have started the young queue
+	 * (ml_young_keep) after q was chosen, from a table that did not
+	 * have this object yet; it was built with room to spare. */
+	if (!q && a->young_kept && !(o->flags & MEMLANE_COLD))
+		q = &a->young;
+	if (q && p.state == MEMLANE_STATE_FAST)
 		ml_fifo_push(q, idx, s->handle_hi);
 	if (o->flags & MEMLANE_ZERO)
 		memset(ml_stub_ptr(a, s), 0, size);

@@ -336,6 +336,9 @@ int ml_pager_flush(memlane_arena *a)
 		if (rc)
 			return rc;
 	}
+	int rc = ml_young_keep(a); /* the FastLane's objects, oldest first */
+	if (rc)
+		return rc;
 	struct ml_fifo *qs[] = {&a->cold, &a->young};
 	for (size_t qi = 0; qi < 2; qi++) {
 		/* Evicted entries go dead, so each batch starts further on. */
@@ -350,7 +353,7 @@ int ml_pager_flush(memlane_arena *a)
 			}
 			if (v.n == 0)
 				break;
-			int rc = evict_batch(a, v.idx, v.n, "memlane_flush");
+			rc = evict_batch(a, v.idx, v.n, "memlane_flush");
 			if (rc)
 				return rc;
 		}

@@ -375,6 +375,71 @@ static void test_birth_order_survives_churn(void **state)
 	tu_close(a);
 }
 
+/* The young queue is started only when promotion first needs it (here:
+ * the tick reaching promotion_age), from the handle table, oldest first.
+ * Objects born two ticks later in the slots of freed old ones (lower
+ * slots than the old survivors') must neither hold back the old ones
+ * (the age walk stops at the first young object) nor go with them. */
+static void test_young_queue_started_late(void **state)
+{
+	(void)state;
+	memlane_arena *a = tu_open("fast_lane_size=4M,slow_lane_size=32M,promotion_age=3");
+	enum { N = 64 };
+	tu_obj old[N], young[N / 2];
+	for (int i = 0; i < N; i++)
+		tu_must_alloc(a, &old[i], 48 + (size_t)i, 0, 0, (uint32_t)i, SALT);
+	for (int i = 0; i < N; i += 2)
+		tu_free_obj(a, &old[i]);
+	assert_int_equal(memlane_tick(a), 0); /* tick 1 */
+	assert_int_equal(memlane_tick(a), 0); /* tick 2 */
+	for (int i = 0; i < N / 2; i++) {
+		tu_must_alloc(a, &young[i], 40, 0, 0, 100 + (uint32_t)i, SALT);
+		assert_true((uint32_t)young[i].h < (uint32_t)old[N - 1].h);
+	}
+	assert_int_equal(tu_stats(a).promotions, 0);
+	assert_int_equal(memlane_tick(a), 0); /* tick 3: the old are 3 ticks old */
+	for (int i = 1; i < N; i += 2)
+		assert_int_equal(memlane_handle_state(a, old[i].h), MEMLANE_STATE_SLOW);
+	for (int i = 0; i < N / 2; i++)
+		assert_int_equal(memlane_handle_state(a, young[i].h), MEMLANE_STATE_FAST);
+	assert_int_equal(tu_stats(a).promotions, N / 2);
+	assert_int_equal(memlane_tick(a), 0);
+	assert_int_equal(memlane_tick(a), 0); /* tick 5: the young are 3 ticks old */
+	for (int i = 0; i < N / 2; i++)
+		assert_int_equal(memlane_handle_state(a, young[i].h), MEMLANE_STATE_SLOW);
+	tu_verify_all(a, old, N);
+	tu_verify_all(a, young, N / 2);
+	tu_close(a);
+}
+
+/* A FastLane full before the first tick starts the young queue in the
+ * middle of an allocation (to promote the oldest): that allocation's own
+ * object, placed in the room made, must join the queue like any other,
+ * or it would never be promoted by age and compaction working from the
+ * queue would not know it. */
+static void test_young_queue_started_by_full_lane(void **state)
+{
+	(void)state;
+	memlane_arena *a = tu_open("fast_lane_size=64K,slow_lane_size=8M,threshold=2K,promotion_age=2");
+	enum { MAX = 200 };
+	tu_obj o[MAX];
+	int n = 0, trigger = -1;
+	for (; n < MAX && trigger < 0; n++) {
+		tu_must_alloc(a, &o[n], 1000, 0, 0, (uint32_t)n, SALT);
+		if (tu_stats(a).promotions > 0)
+			trigger = n;
+	}
+	assert_true(trigger > 0);
+	assert_int_equal(memlane_handle_state(a, o[trigger].h), MEMLANE_STATE_FAST);
+	assert_int_equal(memlane_tick(a), 0);
+	assert_int_equal(memlane_tick(a), 0); /* tick 2: everything is 2 ticks old */
+	for (int i = 0; i < n; i++)
+		if (memlane_handle_state(a, o[i].h) != MEMLANE_STATE_SLOW)
+			fail_msg("object %d of %d (%d started the queue): not promoted by age", i, n, trigger);
+	tu_verify_all(a, o, (size_t)n);
+	tu_close(a);
+}
+
 int main(void)
 {
 	tu_init();
@@ -389,6 +454,8 @@ int main(void)
 		cmocka_unit_test(test_promote_no_room),
 		cmocka_unit_test(test_realloc_keeps_age_order),
 		cmocka_unit_test(test_birth_order_survives_churn),
+		cmocka_unit_test(test_young_queue_started_late),
+		cmocka_unit_test(test_young_queue_started_by_full_lane),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
