@@ -104,9 +104,9 @@ static uint64_t *sort_keys(uint64_t *k, uint64_t *tmp, size_t n)
 
 /* The FastLane's objects as sorted keys (fast_key), in @*buf: from the
  * table when they are many (see scan_table) or the young queue is not
- * kept, else from the birth-order queues. One allocation holds the keys and the sort's second array.
- * NULL when out of memory: compaction is then skipped, which changes
- * nothing. */
+ * kept, else from the birth-order queues. One allocation holds the
+ * keys and the sort's second array. NULL when out of memory: compaction
+ * is then skipped, which changes nothing. */
 static uint64_t *collect_fast(memlane_arena *a, size_t *n, uint64_t **buf)
 {
 	size_t cnt = a->fast_objects, k = 0, room = cnt ? cnt : 1;

@@ -514,10 +514,11 @@ static void *reach(memlane_arena *a, memlane_handle h, const char *what, enum ml
  * published with release stores, and the word of handle_hi, state and
  * flags read before the offset is read again after it: a free, a reuse
  * of the slot, an eviction or a move to the other lane in between
- * changes it, and the reader falls back to the lock. A move inside a lane (compaction)
- * publishes the offset after the bytes are copied, so either offset is
- * a valid place of the bytes at the moment it was read; the contract
- * already says the pointer lasts only until another thread moves data. */
+ * changes it, and the reader falls back to the lock. A move inside a
+ * lane (compaction) publishes the offset after the bytes are copied, so
+ * either offset is a valid place of the bytes at the moment it was
+ * read; the contract already says the pointer lasts only until another
+ * thread moves data. */
 static inline void *ml_get_unlocked(memlane_arena *a, memlane_handle h, bool writable)
 {
 	uint32_t idx = (uint32_t)h;
