@@ -378,12 +378,11 @@ static int blob_alloc(memlane_arena *a, size_t size, size_t align, bool use_marg
 				break;
 		}
 	}
-	/* [off, fresh_end): pages that are likely not resident. A blob of
-	 * ML_BLOB_RELEASE_MIN or more takes the place of others given back
-	 * when they were freed (ml_slow_give_back), or of fresh pages: all
-	 * of it. A smaller one from a hole takes resident pages; from the
-	 * bottom, only those below every blob since the middle was last
-	 * given back are fresh. */
+	/* [off, fresh_end): pages that are likely not resident. From a
+	 * hole, a blob of ML_BLOB_RELEASE_MIN or more takes the place of
+	 * others given back when they were freed (ml_slow_give_back): all
+	 * of it; a smaller one takes resident pages. From the bottom, the
+	 * pages below every blob since the middle was last given back. */
 	bool big = len >= ML_BLOB_RELEASE_MIN;
 	size_t off, fresh_end;
 	if (best != SIZE_MAX) {
@@ -403,7 +402,7 @@ static int blob_alloc(memlane_arena *a, size_t size, size_t align, bool use_marg
 			return MEMLANE_ENOMEM;
 		size_t old_bottom = sl->blob_bottom;
 		sl->blob_bottom = off;
-		fresh_end = big || sl->touched_lo >= off + len ? off + len : sl->touched_lo;
+		fresh_end = sl->touched_lo >= off + len ? off + len : sl->touched_lo;
 		if (off < sl->touched_lo)
 			sl->touched_lo = off;
 		ml_slow_hole_insert(a, off + len, old_bottom - (off + len));
@@ -465,8 +464,16 @@ void ml_slow_free(memlane_arena *a, const struct ml_place *s)
  * page fault each (a 64 KiB fault-in 40 -> 64 us). */
 void ml_slow_give_back(memlane_arena *a, const struct ml_place *p)
 {
-	if (p->state == MEMLANE_STATE_SLOW && p->kind == ML_KIND_BLOB && p->cap >= ML_BLOB_RELEASE_MIN)
-		a->ctr.released_bytes += ml_os_release(a->slow.base, p->off, p->off + p->cap);
+	struct ml_slow *sl = &a->slow;
+	if (p->state != MEMLANE_STATE_SLOW || p->kind != ML_KIND_BLOB || p->cap < ML_BLOB_RELEASE_MIN)
+		return;
+	size_t given = ml_os_release(sl->base, p->off, p->off + p->cap);
+	a->ctr.released_bytes += given;
+	/* The lowest blob since the middle was last given back: nothing
+	 * below its end is resident now, so a blob placed there again is
+	 * prefaulted (blob_alloc). */
+	if (given && p->off == sl->touched_lo)
+		sl->touched_lo = p->off + p->cap < sl->blob_bottom ? p->off + p->cap : sl->blob_bottom;
 }
 
 /* A blob shrunk in place (memlane_realloc found no room to move it)
