@@ -172,7 +172,7 @@ static void fast_prefault(memlane_arena *a)
 	size_t end = f->top;
 	if (a->cfg.prefault) {
 		end = f->size - f->top < ML_PREFAULT_AHEAD ? f->size : f->top + ML_PREFAULT_AHEAD;
-		a->ctr.prefaulted_bytes += ml_os_prefault(f->base, f->touched, end);
+		ml_prefault(a, f->base, f->touched, end);
 	}
 	f->touched = end;
 }

@@ -135,8 +135,7 @@ static void stubs_prefault(memlane_arena *a)
 	size_t from = a->stubs_prefaulted, end = (size_t)a->slots_cap * sizeof(struct ml_stub);
 	if (end - from > ML_PREFAULT_AHEAD)
 		end = from + ML_PREFAULT_AHEAD;
-	if (a->cfg.prefault)
-		a->ctr.prefaulted_bytes += ml_os_prefault((uint8_t *)a->stubs, from, end);
+	ml_prefault(a, (uint8_t *)a->stubs, from, end);
 	a->stubs_prefaulted = end;
 }
 

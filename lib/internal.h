@@ -499,6 +499,14 @@ static inline uint8_t *ml_stub_ptr(memlane_arena *a, const struct ml_stub *s)
 	return (s->state == MEMLANE_STATE_FAST ? a->fast.base : a->slow.base) + s->off;
 }
 
+/* Make [@from, @to) of the mapping at @base resident before its first
+ * write, when the option prefault is on, and count the bytes. */
+static inline void ml_prefault(memlane_arena *a, uint8_t *base, size_t from, size_t to)
+{
+	if (a->cfg.prefault)
+		a->ctr.prefaulted_bytes += ml_os_prefault(base, from, to);
+}
+
 /* ---- fastlane.c ---- */
 ML_HIDDEN int ml_fast_init(memlane_arena *a);
 ML_HIDDEN void ml_fast_fini(memlane_arena *a);
@@ -514,6 +522,19 @@ static inline void ml_fast_placed(struct ml_fast *f, unsigned cls, uint64_t off,
 ML_HIDDEN int ml_fast_alloc_more(memlane_arena *a, unsigned cls, size_t align, struct ml_place *p);
 ML_HIDDEN void ml_fast_free_edge(memlane_arena *a, uint64_t off, unsigned cls);
 
+/* The first block of @cls's free list, if it has one that is aligned
+ * to @align: false, changing nothing, when not. Calls nothing: the leaf
+ * allocation path uses it alone. */
+static inline bool ml_fast_take_listed(struct ml_fast *f, unsigned cls, size_t align, struct ml_place *p)
+{
+	uint64_t off = f->free_head[cls];
+	if (off == ML_FAST_NIL || (off & (align - 1)) != 0)
+		return false;
+	ml_fast_pop(f, cls);
+	ml_fast_placed(f, cls, off, p);
+	return true;
+}
+
 /* Place @size bytes at @align in the FastLane: a block off its class's
  * free list here, inline in every caller; cutting a larger block,
  * merging free ones or bumping the top in fastlane.c. MEMLANE_ENOMEM
@@ -521,28 +542,31 @@ ML_HIDDEN void ml_fast_free_edge(memlane_arena *a, uint64_t off, unsigned cls);
  * fall back. */
 static inline int ml_fast_alloc(memlane_arena *a, size_t size, size_t align, struct ml_place *p)
 {
-	struct ml_fast *f = &a->fast;
 	unsigned cls = ml_class_of(size);
-	uint64_t off = f->free_head[cls];
-	if (off == ML_FAST_NIL || (off & (align - 1)) != 0)
-		return ml_fast_alloc_more(a, cls, align, p);
-	ml_fast_pop(f, cls);
-	ml_fast_placed(f, cls, off, p);
-	return 0;
+	if (ml_fast_take_listed(&a->fast, cls, align, p))
+		return 0;
+	return ml_fast_alloc_more(a, cls, align, p);
+}
+
+/* Put the block at @off of class @cls on its free list: false, changing
+ * nothing, when it is the block at the top or the last live one, which
+ * ml_fast_free_edge handles. Calls nothing: the leaf free path. */
+static inline bool ml_fast_free_listed(struct ml_fast *f, uint64_t off, unsigned cls)
+{
+	size_t cs = ml_class_size(cls);
+	if (off + cs == f->top || f->reserved_bytes == cs)
+		return false;
+	f->reserved_bytes -= cs;
+	ml_fast_push(f, off, cls);
+	return true;
 }
 
 /* Give back the block at @off of class @cls: onto its free list here;
  * the block at the top, or the last live one, in fastlane.c. */
 static inline void ml_fast_free(memlane_arena *a, uint64_t off, unsigned cls)
 {
-	struct ml_fast *f = &a->fast;
-	size_t cs = ml_class_size(cls);
-	if (off + cs == f->top || f->reserved_bytes == cs) {
+	if (!ml_fast_free_listed(&a->fast, off, cls))
 		ml_fast_free_edge(a, off, cls);
-		return;
-	}
-	f->reserved_bytes -= cs;
-	ml_fast_push(f, off, cls);
 }
 ML_HIDDEN void ml_fast_carve(memlane_arena *a, size_t from, size_t to);
 ML_HIDDEN void ml_fast_reset_free_lists(memlane_arena *a);
@@ -553,6 +577,7 @@ ML_HIDDEN void ml_slow_fini(memlane_arena *a);
 ML_HIDDEN size_t ml_slow_max_object(const memlane_arena *a);
 ML_HIDDEN bool ml_slow_fits_empty(const memlane_arena *a, size_t size, size_t align);
 ML_HIDDEN int ml_slow_alloc(memlane_arena *a, size_t size, size_t align, bool use_margin, struct ml_place *p);
+ML_HIDDEN bool ml_slow_block_take(memlane_arena *a, unsigned cls, struct ml_place *p);
 ML_HIDDEN void ml_slow_free(memlane_arena *a, const struct ml_place *p);
 ML_HIDDEN void ml_slow_give_back(memlane_arena *a, const struct ml_place *p);
 ML_HIDDEN void ml_slow_blob_trim(memlane_arena *a, struct ml_stub *s, size_t size);
@@ -631,22 +656,39 @@ struct timespec;
 ML_HIDDEN bool ml_wake_wait(memlane_arena *a, const struct timespec *until);
 ML_HIDDEN void ml_wake_signal(memlane_arena *a);
 
-/* Take @a's lock: by bias, with two plain stores and a load, when the
- * arena is biased to this thread; else by the mutex (lock.c explains).
- * The signal fence keeps the compiler from moving the load of a->bias
- * above the store to o->in; the processor's reordering of the two is
- * what a revoker's membarrier covers. */
-static inline void ml_lock(memlane_arena *a)
+/* Take @a's lock by bias alone, with two plain stores and a load: true
+ * when the arena is biased to this thread and this thread holds the lock
+ * now; false, holding nothing, when ml_lock_slow must take it. Calls no
+ * function, so the allocation and free fast paths built on it stay leaf
+ * code that saves no register. The signal fence keeps the compiler from
+ * moving the second load of a->bias above the store to o->in; the
+ * processor's reordering of the two is what a revoker's membarrier
+ * covers (lock.c). */
+static inline bool ml_lock_biased(memlane_arena *a)
 {
 	struct ml_owner *o = ml_tls_owner;
-	if (o && atomic_load_explicit(&a->bias, memory_order_relaxed) == o) {
-		atomic_store_explicit(&o->in, a, memory_order_relaxed);
-		atomic_signal_fence(memory_order_seq_cst);
-		if (atomic_load_explicit(&a->bias, memory_order_relaxed) == o)
-			return;
-		atomic_store_explicit(&o->in, NULL, memory_order_release);
-	}
-	ml_lock_slow(a);
+	if (!o || atomic_load_explicit(&a->bias, memory_order_relaxed) != o)
+		return false;
+	atomic_store_explicit(&o->in, a, memory_order_relaxed);
+	atomic_signal_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&a->bias, memory_order_relaxed) == o)
+		return true;
+	atomic_store_explicit(&o->in, NULL, memory_order_release);
+	return false;
+}
+
+/* Release the lock ml_lock_biased took. */
+static inline void ml_unlock_biased(void)
+{
+	atomic_store_explicit(&ml_tls_owner->in, NULL, memory_order_release);
+}
+
+/* Take @a's lock: by bias when the arena is biased to this thread, else
+ * by the mutex (lock.c explains). */
+static inline void ml_lock(memlane_arena *a)
+{
+	if (!ml_lock_biased(a))
+		ml_lock_slow(a);
 }
 
 static inline void ml_unlock(memlane_arena *a)

@@ -181,25 +181,18 @@ static unsigned log2_of(size_t v)
 	return 63u - (unsigned)__builtin_clzll((unsigned long long)v);
 }
 
-/* The common allocation, straight through: a FastLane block for a
- * plain object, in a slot from the free list. Everything else (a new
- * slot, flags, a full lane) takes the general path below. Writes the
- * stub with whole-word stores; the slot was free, so no reader can hold
- * a handle of its new generation yet, and the offset goes out before
- * the word that makes the object live. Returns false, changing nothing,
- * when the general path must do it. */
-static inline __attribute__((always_inline)) bool alloc_fast(memlane_arena *a, size_t size, uint32_t tag,
-                                                           memlane_handle *out)
+/* Make the free slot @idx the stub of a plain object (no flags, 16-byte
+ * alignment) of @size bytes placed at @p, and say its handle. Whole-word
+ * stores: the slot was free, so no reader can hold a handle of its new
+ * generation yet, and the offset goes out before the word that makes
+ * the object live. */
+static inline __attribute__((always_inline)) void plain_stub_fill(memlane_arena *a, uint32_t idx, size_t size,
+                                                                uint32_t tag, const struct ml_place *p,
+                                                                memlane_handle *out)
 {
-	uint32_t idx = a->free_slot;
-	if (size >= a->cfg.threshold || idx == ML_NIL || (a->young_kept && a->young.tail == a->young.cap))
-		return false;
-	struct ml_place p;
-	if (ml_fast_alloc(a, size, ML_MIN_ALIGN, &p) != 0)
-		return false;
 	struct ml_stub *s = &a->stubs[idx];
 	a->free_slot = (uint32_t)s->off;
-	s->szc = ML_SZC(size, p.cls, 4);
+	s->szc = ML_SZC(size, p->cls, 4);
 	s->birth = (uint32_t)a->tick;
 	s->pins = 0;
 	s->picked = 0;
@@ -208,15 +201,57 @@ static inline __attribute__((always_inline)) bool alloc_fast(memlane_arena *a, s
 		struct ml_stub_ext *x = ml_ext(a, s);
 		x->seq = x->ckpt_seq = 0;
 	}
-	if (a->young_kept)
-		ml_fifo_push(&a->young, idx, s->handle_hi);
-	ML_PUBLISH(s->off, p.off);
-	ML_PUBLISH(s->word, ML_WORD(s->handle_hi, MEMLANE_STATE_FAST, 1));
-	a->fast.used_bytes += size;
-	a->fast_objects++;
+	ML_PUBLISH(s->off, p->off);
+	if (p->state == MEMLANE_STATE_FAST) {
+		if (a->young_kept)
+			ml_fifo_push(&a->young, idx, s->handle_hi);
+		ML_PUBLISH(s->word, ML_WORD(s->handle_hi, MEMLANE_STATE_FAST, 1));
+		a->fast.used_bytes += size;
+		a->fast_objects++;
+	} else {
+		ML_PUBLISH(s->word, ML_WORD(s->handle_hi, MEMLANE_STATE_SLOW, 1) | (uint64_t)ML_KIND_BLOCK << 56);
+		a->slow.used_bytes += size;
+		a->slow_objects++;
+		a->pager_barren = false; /* it may be evictable */
+	}
 	a->objects++;
 	a->ctr.allocs++;
 	*out = ml_handle_make(a, idx);
+}
+
+/* The common allocation, straight through: a FastLane block for a
+ * plain object, in a slot from the free list. Everything else (a new
+ * slot, flags, a full lane) takes the general path below. With @leaf
+ * (a constant) it only takes a block off its class's free list and
+ * calls nothing, so memlane_alloc's fast path saves no register.
+ * Returns false, changing nothing, when the general path must do it. */
+static inline __attribute__((always_inline)) bool alloc_fast(memlane_arena *a, size_t size, uint32_t tag,
+                                                           memlane_handle *out, bool leaf)
+{
+	uint32_t idx = a->free_slot;
+	if (size >= a->cfg.threshold || idx == ML_NIL || (a->young_kept && a->young.tail == a->young.cap))
+		return false;
+	struct ml_place p;
+	if (leaf ? !ml_fast_take_listed(&a->fast, ml_class_of(size), ML_MIN_ALIGN, &p)
+	         : ml_fast_alloc(a, size, ML_MIN_ALIGN, &p) != 0)
+		return false;
+	plain_stub_fill(a, idx, size, tag, &p, out);
+	return true;
+}
+
+/* The common SlowLane allocation, straight through: a plain object of a
+ * block class, in a slot from the free list, from a slab of its class
+ * with room. Not with the background thread running: the general path
+ * wakes it when the lane passes its usage threshold. Returns false,
+ * changing nothing, when the general path must do it. */
+static bool alloc_block(memlane_arena *a, size_t size, uint32_t tag, memlane_handle *out)
+{
+	uint32_t idx = a->free_slot;
+	struct ml_place p;
+	if (size > ML_BLOCK_MAX_SIZE || idx == ML_NIL || a->thread_running ||
+	    !ml_slow_block_take(a, ml_class_of(size), &p))
+		return false;
+	plain_stub_fill(a, idx, size, tag, &p, out);
 	return true;
 }
 
@@ -262,17 +297,29 @@ static __attribute__((noinline)) int alloc_general(memlane_arena *a, size_t size
 	return 0;
 }
 
+static const memlane_alloc_opts default_opts = {0, 0, 0};
+
 /* An allocation whose arguments are checked, under the lock: the
  * straight-through path when it can, else the general one. */
 static inline __attribute__((always_inline)) int alloc_locked(memlane_arena *a, size_t size, size_t align,
                                                             const memlane_alloc_opts *o, memlane_handle *out)
 {
-	if (o->flags == 0 && align == ML_MIN_ALIGN && alloc_fast(a, size, o->tag, out))
+	if (o->flags == 0 && align == ML_MIN_ALIGN &&
+	    (size < a->cfg.threshold ? alloc_fast(a, size, o->tag, out, false) : alloc_block(a, size, o->tag, out)))
 		return 0;
 	return alloc_general(a, size, align, o, out);
 }
 
-static const memlane_alloc_opts default_opts = {0, 0, 0};
+/* memlane_alloc past its leaf fast path: under the lock when @locked
+ * (by bias), else taking it. */
+static __attribute__((noinline)) int alloc_rest(memlane_arena *a, size_t size, memlane_handle *out, bool locked)
+{
+	if (!locked)
+		ml_lock(a);
+	int rc = alloc_locked(a, size, ML_MIN_ALIGN, &default_opts, out);
+	ml_unlock(a);
+	return rc;
+}
 
 int memlane_alloc_ex(memlane_arena *a, size_t size, const memlane_alloc_opts *opts, memlane_handle *out)
 {
@@ -297,10 +344,14 @@ int memlane_alloc(memlane_arena *a, size_t size, memlane_handle *out)
 	 * refuse go there, for its messages. */
 	if (!a || !out || size > ML_SIZE_LIMIT)
 		return memlane_alloc_ex(a, size, NULL, out);
-	ml_lock(a);
-	int rc = alloc_locked(a, size, ML_MIN_ALIGN, &default_opts, out);
-	ml_unlock(a);
-	return rc;
+	/* Leaf code up to the return, every other case a tail call: no
+	 * register saved and restored around the common allocation. */
+	if (!ml_lock_biased(a))
+		return alloc_rest(a, size, out, false);
+	if (!alloc_fast(a, size, 0, out, true))
+		return alloc_rest(a, size, out, true);
+	ml_unlock_biased();
+	return 0;
 }
 
 int memlane_alloc_array(memlane_arena *a, size_t n, size_t elem_size, size_t align, memlane_handle *out)
@@ -323,31 +374,47 @@ static int lookup(memlane_arena *a, memlane_handle h, const char *what, struct m
 	return 0;
 }
 
-/* The common free, straight through: an unpinned FastLane object of
- * an arena without a store (which has records to forget). The slot's
+/* The common free, straight through: an unpinned resident object of an
+ * arena without a store (which has records to forget). The slot's
  * generation and state change in one store. Returns false, changing
- * nothing, when the general path must do it. */
-static inline __attribute__((always_inline)) bool free_fast(memlane_arena *a, memlane_handle h)
+ * nothing, when the general path must do it; with @leaf (a constant)
+ * only a FastLane block that goes on its free list, so that it calls
+ * nothing. */
+static inline __attribute__((always_inline)) bool free_fast(memlane_arena *a, memlane_handle h, bool leaf)
 {
 	struct ml_stub *s = ml_lookup(a, h);
-	if (!s || s->state != MEMLANE_STATE_FAST || s->pins || a->store)
+	if (!s || s->pins || a->store)
 		return false;
-	a->fast_objects--;
-	a->fast.used_bytes -= s->size;
-	ml_fast_free(a, s->off, s->cls);
+	if (leaf) {
+		if (s->state != MEMLANE_STATE_FAST || !ml_fast_free_listed(&a->fast, s->off, s->cls))
+			return false;
+		a->fast_objects--;
+		a->fast.used_bytes -= s->size;
+	} else if (s->state == MEMLANE_STATE_FAST) {
+		ml_release_place(a, s);
+	} else if (s->state == MEMLANE_STATE_SLOW) {
+		struct ml_place was = ml_stub_place(a, s);
+		ml_release_place(a, s);
+		ml_slow_give_back(a, &was);
+	} else {
+		return false;
+	}
 	ml_slot_free(a, (uint32_t)h);
 	a->objects--;
 	a->ctr.frees++;
 	return true;
 }
 
-int memlane_free(memlane_arena *a, memlane_handle h)
+/* memlane_free past its leaf fast path: under the lock when @locked
+ * (by bias), else taking it. */
+static __attribute__((noinline)) int free_rest(memlane_arena *a, memlane_handle h, bool locked)
 {
+	struct ml_stub *s;
 	if (!a)
 		return ml_err(MEMLANE_EINVAL, "memlane_free: arena is NULL");
-	struct ml_stub *s;
-	ml_lock(a);
-	if (free_fast(a, h)) {
+	if (!locked)
+		ml_lock(a);
+	if (free_fast(a, h, false)) {
 		ml_unlock(a);
 		return 0;
 	}
@@ -375,6 +442,18 @@ int memlane_free(memlane_arena *a, memlane_handle h)
 out:
 	ml_unlock(a);
 	return rc;
+}
+
+int memlane_free(memlane_arena *a, memlane_handle h)
+{
+	/* Leaf code up to the return, every other case a tail call, as in
+	 * memlane_alloc. */
+	if (!a || !ml_lock_biased(a))
+		return free_rest(a, h, false);
+	if (!free_fast(a, h, true))
+		return free_rest(a, h, true);
+	ml_unlock_biased();
+	return 0;
 }
 
 /* Take one pin of @s (the caller checked the count has room). */

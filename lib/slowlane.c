@@ -261,8 +261,8 @@ static int block_alloc(memlane_arena *a, unsigned cls, bool use_margin, struct m
 	/* A carved block of a fresh slab: its pages not shared with the
 	 * block before it have never been touched. One system call makes
 	 * them resident, where a block of 4 pages would fault 4 times. */
-	if (carve && sl->slabs[si].fresh && a->cfg.prefault)
-		a->ctr.prefaulted_bytes += ml_os_prefault(sl->base, off, off + cs);
+	if (carve && sl->slabs[si].fresh)
+		ml_prefault(a, sl->base, off, off + cs);
 	sl->block_reserved += cs;
 	p->state = MEMLANE_STATE_SLOW;
 	p->kind = ML_KIND_BLOCK;
@@ -270,6 +270,15 @@ static int block_alloc(memlane_arena *a, unsigned cls, bool use_margin, struct m
 	p->off = off;
 	p->cap = cs;
 	return 0;
+}
+
+/* A block of class @cls from a slab of the class that has room, for
+ * object.c's straight-through allocation: false, changing nothing, when
+ * no slab of the class has one (block_alloc would take a new slab from
+ * the middle, which the general path does, minding the margin). */
+bool ml_slow_block_take(memlane_arena *a, unsigned cls, struct ml_place *p)
+{
+	return a->slow.partial[cls] != ML_NIL && block_alloc(a, cls, false, p) == 0;
 }
 
 /* ---- blob holes ---------------------------------------------------- */
@@ -413,8 +422,8 @@ static int blob_alloc(memlane_arena *a, size_t size, size_t align, bool use_marg
 		sl->blob_pin_slop = sl->blob_slop;
 	/* The program is about to write the blob: its pages in one system
 	 * call rather than one fault each. */
-	if (fresh_end > off && a->cfg.prefault)
-		a->ctr.prefaulted_bytes += ml_os_prefault(sl->base, off, fresh_end);
+	if (fresh_end > off)
+		ml_prefault(a, sl->base, off, fresh_end);
 	sl->nblobs++;
 	sl->blob_reserved += len;
 	p->state = MEMLANE_STATE_SLOW;
