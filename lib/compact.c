@@ -394,18 +394,7 @@ static void compact_blobs(memlane_arena *a)
 static void release_slow(memlane_arena *a)
 {
 	struct ml_slow *sl = &a->slow;
-	/* Only the free middle [block_top, blob_bottom): the touched marks
-	 * can lie inside a region that grew back over them since (blobs
-	 * freed, then slabs grown up; slabs freed, then blobs grown down),
-	 * and those pages hold live objects. */
-	size_t hi = sl->touched_hi < sl->blob_bottom ? sl->touched_hi : sl->blob_bottom;
-	size_t lo = sl->touched_lo > sl->block_top ? sl->touched_lo : sl->block_top;
-	if (hi > sl->block_top)
-		a->ctr.released_bytes += ml_os_release(sl->base, sl->block_top, hi);
-	if (lo < sl->blob_bottom)
-		a->ctr.released_bytes += ml_os_release(sl->base, lo, sl->blob_bottom);
-	sl->touched_hi = sl->block_top;
-	sl->touched_lo = sl->blob_bottom;
+	ml_slow_release_middle(a);
 	/* Neighbouring slabs in one call: a call costs a TLB flush on every
 	 * CPU the program runs on. After a compaction the free list is in
 	 * address order (ml_slow_rebuild_slab_lists), and slabs emptied one

@@ -466,23 +466,64 @@ void ml_slow_free(memlane_arena *a, const struct ml_place *s)
 	}
 }
 
-/* The program freed (or moved) the object that was at @p: a large blob
+/* Pages of the free middle that may be resident: those below the
+ * highest block_top and above the lowest blob_bottom since the middle
+ * was last given back, within [block_top, blob_bottom). */
+static size_t middle_resident(const struct ml_slow *sl)
+{
+	size_t hi = sl->touched_hi < sl->blob_bottom ? sl->touched_hi : sl->blob_bottom;
+	size_t lo = sl->touched_lo > sl->block_top ? sl->touched_lo : sl->block_top;
+	if (hi >= lo)
+		return sl->blob_bottom - sl->block_top;
+	return (hi > sl->block_top ? hi - sl->block_top : 0) + (sl->blob_bottom - lo);
+}
+
+/* Give back the pages of the free middle that may be resident (only the
+ * middle: the touched marks can lie inside a region that grew back over
+ * them since, blobs freed and then slabs grown up or the other way,
+ * and those pages hold live objects); what grows into it next is
+ * prefaulted again (slab_new, blob_alloc). */
+void ml_slow_release_middle(memlane_arena *a)
+{
+	struct ml_slow *sl = &a->slow;
+	size_t hi = sl->touched_hi < sl->blob_bottom ? sl->touched_hi : sl->blob_bottom;
+	size_t lo = sl->touched_lo > sl->block_top ? sl->touched_lo : sl->block_top;
+	if (hi >= lo) {
+		a->ctr.released_bytes += ml_os_release(sl->base, sl->block_top, sl->blob_bottom);
+	} else {
+		if (hi > sl->block_top)
+			a->ctr.released_bytes += ml_os_release(sl->base, sl->block_top, hi);
+		if (lo < sl->blob_bottom)
+			a->ctr.released_bytes += ml_os_release(sl->base, lo, sl->blob_bottom);
+	}
+	sl->touched_hi = sl->block_top;
+	sl->touched_lo = sl->blob_bottom;
+}
+
+/* The program freed (or moved) the object that was at @p. A large blob
  * extent's pages go back at once, as glibc unmaps a large chunk on
- * free. Not for evictions and promotions: they make room for an object
- * that takes the pages at once, and giving them back would cost it a
- * page fault each (a 64 KiB fault-in 40 -> 64 us). */
+ * free; and once ML_TRIM_MIN bytes of the free middle may be resident
+ * (slabs emptied at the top of the block region, blobs freed at the
+ * bottom of theirs), the middle goes back, as glibc trims the top of
+ * its heap. Not for evictions and promotions: they make room for an
+ * object that takes the pages at once, and giving them back would cost
+ * it a page fault each (a 64 KiB fault-in 40 -> 64 us). */
 void ml_slow_give_back(memlane_arena *a, const struct ml_place *p)
 {
 	struct ml_slow *sl = &a->slow;
-	if (p->state != MEMLANE_STATE_SLOW || p->kind != ML_KIND_BLOB || p->cap < ML_BLOB_RELEASE_MIN)
+	if (p->state != MEMLANE_STATE_SLOW)
 		return;
-	size_t given = ml_os_release(sl->base, p->off, p->off + p->cap);
-	a->ctr.released_bytes += given;
-	/* The lowest blob since the middle was last given back: nothing
-	 * below its end is resident now, so a blob placed there again is
-	 * prefaulted (blob_alloc). */
-	if (given && p->off == sl->touched_lo)
-		sl->touched_lo = p->off + p->cap < sl->blob_bottom ? p->off + p->cap : sl->blob_bottom;
+	if (p->kind == ML_KIND_BLOB && p->cap >= ML_BLOB_RELEASE_MIN) {
+		size_t given = ml_os_release(sl->base, p->off, p->off + p->cap);
+		a->ctr.released_bytes += given;
+		/* The lowest blob since the middle was last given back:
+		 * nothing below its end is resident now, so a blob placed
+		 * there again is prefaulted (blob_alloc). */
+		if (given && p->off == sl->touched_lo)
+			sl->touched_lo = p->off + p->cap < sl->blob_bottom ? p->off + p->cap : sl->blob_bottom;
+	}
+	if (middle_resident(sl) >= ML_TRIM_MIN)
+		ml_slow_release_middle(a);
 }
 
 /* A blob shrunk in place (memlane_realloc found no room to move it)
