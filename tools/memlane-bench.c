@@ -226,6 +226,13 @@ static long status_kib(const char *key)
 	return v;
 }
 
+/* Resident pages that are not anonymous memory: mapped files (program
+ * and library code among them) and shared memory (the trace's memfd). */
+static long file_shmem_kib(void)
+{
+	return status_kib("RssFile") + status_kib("RssShmem");
+}
+
 /* Start peak-RSS accounting afresh (Linux >= 4.0): VmHWM becomes VmRSS. */
 static void reset_hwm(void)
 {
@@ -872,10 +879,17 @@ static int alloc_is(int kind)
 
 /* The --replay-child mode: replay the trace in memfd @fd through
  * allocator @kind in @nthreads threads, each with its own objects (on
- * one arena for memlane); print "NS_PER_OP PEAK_RSS_GROWTH_KIB" on
- * stdout. The growth is VmHWM minus VmRSS just before the replay, with
- * the trace and the handle or pointer arrays already resident (they are
- * mapped, not malloc'd): the allocator's heap and nothing else. */
+ * one arena for memlane); print "NS_PER_OP HEAP_GROWTH_KIB
+ * HWM_GROWTH_KIB" on stdout. HWM_GROWTH is VmHWM minus VmRSS just
+ * before the replay, with the trace and the handle or pointer arrays
+ * already resident (they are mapped, not malloc'd). HEAP_GROWTH leaves
+ * out the file and shared pages that came in meanwhile: code paged in
+ * by the first calls into libmemlane and the libc functions it uses
+ * (memlane_open alone faults in 200-400 KiB of them), which the peers
+ * paid for at process start, when their malloc first ran. So it is the
+ * peak of the allocator's heap, its mappings and tables included. As
+ * VmHWM less the file and shared pages at its reading, it can only
+ * fall short of that peak by the file pages mapped after it. */
 static int replay_child(int kind, int nthreads, int fd)
 {
 	struct stat sb;
@@ -910,7 +924,7 @@ static int replay_child(int kind, int nthreads, int fd)
 			r[t].p = map_touched(arr);
 	}
 	reset_hwm();
-	long rss0 = status_kib("VmRSS");
+	long rss0 = status_kib("VmRSS"), fs0 = file_shmem_kib();
 	memlane_arena *a = NULL;
 	if (kind == AL_MEMLANE) {
 		a = open_arena(NULL, TRACE_OPTIONS);
@@ -918,7 +932,7 @@ static int replay_child(int kind, int nthreads, int fd)
 			r[t].a = a;
 	}
 	double s = run_team(nthreads, kind == AL_MEMLANE ? replay_memlane : replay_malloc, r, sizeof(r[0]));
-	long hwm = status_kib("VmHWM");
+	long hwm = status_kib("VmHWM"), fs1 = file_shmem_kib();
 	int ok = 1;
 	for (int t = 0; t < nthreads; t++)
 		if (replay_check(&r[t]) != 0) {
@@ -934,13 +948,15 @@ static int replay_child(int kind, int nthreads, int fd)
 		die("memlane_close", MEMLANE_EINVAL);
 	if (!ok)
 		return 1;
-	printf("%.6f %ld\n", s * 1e9 / (double)(b->nops * (size_t)nthreads), hwm - rss0);
+	printf("%.6f %ld %ld\n", s * 1e9 / (double)(b->nops * (size_t)nthreads), (hwm - fs1) - (rss0 - fs0),
+	       hwm - rss0);
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 
 /* Run one replay in a new process: this program, executed again in its
  * --replay-child mode, with the peer preloaded. 0 and the figures, or -1. */
-static int replay_run(const struct trace *t, int kind, int nthreads, double *ns_op, double *growth_kib)
+static int replay_run(const struct trace *t, int kind, int nthreads, double *ns_op, double *growth_kib,
+                      double *hwm_kib)
 {
 	int fd[2];
 	char kbuf[16], tbuf[16], fbuf[16];
@@ -985,7 +1001,7 @@ static int replay_run(const struct trace *t, int kind, int nthreads, double *ns_
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return -1;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || sscanf(out, "%lf %lf", ns_op, growth_kib) != 2)
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || sscanf(out, "%lf %lf %lf", ns_op, growth_kib, hwm_kib) != 3)
 		return -1;
 	return 0;
 }
@@ -994,7 +1010,7 @@ static int replay_run(const struct trace *t, int kind, int nthreads, double *ns_
  * rotating which goes first; rows of the medians. */
 static void trace_rows(const char *wl, struct trace *t, int nthreads)
 {
-	double ns[AL_N][MAXREPS], rss[AL_N][MAXREPS], mns[AL_N], mrss[AL_N];
+	double ns[AL_N][MAXREPS], rss[AL_N][MAXREPS], hwm[AL_N][MAXREPS], mns[AL_N], mrss[AL_N], mhwm[AL_N];
 	char metric[160], note[160], pre[24] = "";
 	if (nthreads > 1)
 		snprintf(pre, sizeof(pre), "%d threads, ", nthreads);
@@ -1004,7 +1020,7 @@ static void trace_rows(const char *wl, struct trace *t, int nthreads)
 			int kind = (j + k) % AL_N;
 			if (!have_alloc(kind))
 				continue;
-			if (replay_run(t, kind, nthreads, &ns[kind][k], &rss[kind][k]) != 0) {
+			if (replay_run(t, kind, nthreads, &ns[kind][k], &rss[kind][k], &hwm[kind][k]) != 0) {
 				fprintf(stderr, PROG ": %s: the %s replay failed\n", t->path, alloc_names[kind]);
 				failures++;
 				return;
@@ -1014,6 +1030,7 @@ static void trace_rows(const char *wl, struct trace *t, int nthreads)
 		if (have_alloc(kind)) {
 			mns[kind] = median(ns[kind], S.reps);
 			mrss[kind] = median(rss[kind], S.reps) / 1024; /* MiB */
+			mhwm[kind] = median(hwm[kind], S.reps) / 1024;
 		}
 	for (int kind = AL_GLIBC; kind < AL_N; kind++) {
 		if (!have_alloc(kind))
@@ -1023,20 +1040,26 @@ static void trace_rows(const char *wl, struct trace *t, int nthreads)
 		        1.0, "wall time over all threads' ops; each op writes a byte in every page it gets");
 	}
 	int best = AL_GLIBC;
-	int w = snprintf(note, sizeof(note), "peak RSS growth, MiB:");
+	int w = snprintf(note, sizeof(note), "anonymous peak, MiB:");
 	for (int kind = AL_GLIBC; kind < AL_N; kind++)
 		if (have_alloc(kind)) {
 			if (mrss[kind] < mrss[best])
 				best = kind;
 			if (w > 0 && (size_t)w < sizeof(note))
-				w += snprintf(note + w, sizeof(note) - (size_t)w, " %s %.1f", alloc_names[kind], mrss[kind]);
+				w += snprintf(note + w, sizeof(note) - (size_t)w, " %s %.2f", alloc_names[kind], mrss[kind]);
 		}
-	snprintf(metric, sizeof(metric), "%s: %speak RSS vs smallest peer (%s)", t->name, pre, alloc_names[best]);
+	/* The same with the file pages paged in meanwhile (see replay_child). */
+	if (w > 0 && (size_t)w < sizeof(note))
+		w += snprintf(note + w, sizeof(note) - (size_t)w, "; VmHWM growth, file pages too:");
+	for (int kind = 0; kind < AL_N; kind++)
+		if (have_alloc(kind) && w > 0 && (size_t)w < sizeof(note))
+			w += snprintf(note + w, sizeof(note) - (size_t)w, " %s %.2f", alloc_names[kind], mhwm[kind]);
+	snprintf(metric, sizeof(metric), "%s: %speak anonymous RSS vs smallest peer (%s)", t->name, pre, alloc_names[best]);
 	row_add(wl, metric, "MiB", mrss[0], mrss[best], mrss[0] / mrss[best], GOAL_LE, 1.0, note);
 	double live = (double)t->peak_live * nthreads / (double)MiB;
-	snprintf(metric, sizeof(metric), "%s: %speak RSS vs peak live bytes", t->name, pre);
+	snprintf(metric, sizeof(metric), "%s: %speak anonymous RSS vs peak live bytes", t->name, pre);
 	row_add(wl, metric, "MiB", mrss[0], live, mrss[0] / live, GOAL_LE, 1.15 + 1.0 / live,
-	        "goal: RSS <= 1.15 x live + 1 MiB; live bytes computed from the trace (x threads)");
+	        "goal: <= 1.15 x live + 1 MiB; live bytes computed from the trace (x threads)");
 }
 
 static struct trace traces[MAXTRACES];
