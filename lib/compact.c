@@ -72,12 +72,14 @@ static int key_cmp(const void *x, const void *y)
 	return (a > b) - (a < b);
 }
 
-/* Sort the @n keys at @k by offset: a radix sort on the offset half,
- * 11 bits a pass, skipping passes where every key agrees; each pass
- * goes from one of @k and @tmp (room for @n keys) to the other. A
- * fraction of qsort's time for the million small objects of a full
- * lane. Returns the array that holds the sorted keys. */
-static uint64_t *sort_keys(uint64_t *k, uint64_t *tmp, size_t n)
+/* Sort the @n keys at @k by their high 32 bits (the offset half of a
+ * fast_key; promote.c's young-queue keys too), keeping the order of
+ * keys whose high halves are equal: a radix sort, 11 bits a pass,
+ * skipping passes where every key agrees; each pass goes from one of @k
+ * and @tmp (room for @n keys) to the other. A fraction of qsort's time
+ * for the million small objects of a full lane. Returns the array that
+ * holds the sorted keys. */
+uint64_t *ml_sort_hi32(uint64_t *k, uint64_t *tmp, size_t n)
 {
 	uint64_t or_all = 0, and_all = UINT64_MAX;
 	for (size_t i = 0; i < n; i++) {
@@ -134,7 +136,7 @@ static uint64_t *collect_fast(memlane_arena *a, size_t *n, uint64_t **buf)
 		qsort(key, k, sizeof(*key), key_cmp);
 		return key;
 	}
-	return sort_keys(key, key + room, k);
+	return ml_sort_hi32(key, key + room, k);
 }
 
 static void move_bytes(memlane_arena *a, uint8_t *base, struct ml_stub *s, uint64_t dst)

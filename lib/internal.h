@@ -603,6 +603,7 @@ ML_HIDDEN uint32_t ml_slow_block_pop(memlane_arena *a, size_t slab);
 ML_HIDDEN void ml_compact_fast(memlane_arena *a);
 ML_HIDDEN void ml_compact_slow(memlane_arena *a);
 ML_HIDDEN void ml_release_idle(memlane_arena *a);
+ML_HIDDEN uint64_t *ml_sort_hi32(uint64_t *k, uint64_t *tmp, size_t n);
 
 /* ---- promote.c ---- */
 ML_HIDDEN int ml_fifo_reserve(memlane_arena *a, struct ml_fifo *q);

@@ -111,11 +111,60 @@ static size_t promote_from(memlane_arena *a, struct ml_fifo *q, enum ml_take how
 	return n;
 }
 
-/* Young queue entry order: the older first, then the lower slot. */
-static int young_key_cmp(const void *x, const void *y)
+/* Whether the young queue takes @s. */
+static bool young_member(const struct ml_stub *s)
 {
-	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
-	return a < b ? -1 : a > b;
+	return s->state == MEMLANE_STATE_FAST && !(s->flags & MEMLANE_COLD);
+}
+
+/* Ages spanning up to this many ticks are counted into place (one
+ * counter an age); a wider span is radix-sorted through key arrays. */
+#define ML_YOUNG_COUNT_SPAN ((uint32_t)1 << 16)
+
+/* Fill @e with the @n young-queue objects of the table, oldest first,
+ * objects of one age in slot order. Counting: one counter an age of the
+ * @span (ages from @lo), then each object straight into its place, so
+ * nothing but @e is written per object (the temporary arrays a sort
+ * needs were fresh pages, a page fault every 512 objects, most of the
+ * time it took). Radix sort of (age, slot) keys when the span is wide.
+ * MEMLANE_ENOMEM when out of memory. */
+static int young_fill(memlane_arena *a, struct ml_fifo_ent *e, size_t n, uint32_t lo, uint64_t span)
+{
+	if (span <= ML_YOUNG_COUNT_SPAN) {
+		size_t *at = calloc((size_t)span, sizeof(*at)); /* by age - lo, from the oldest */
+		if (!at)
+			return MEMLANE_ENOMEM;
+		for (uint32_t i = 0; i < a->nslots; i++)
+			if (young_member(&a->stubs[i]))
+				at[span - 1 - (ml_stub_age(a, &a->stubs[i]) - lo)]++;
+		for (size_t b = 0, sum = 0; b < span; b++) {
+			size_t c = at[b];
+			at[b] = sum;
+			sum += c;
+		}
+		for (uint32_t i = 0; i < a->nslots; i++) {
+			const struct ml_stub *s = &a->stubs[i];
+			if (young_member(s))
+				e[at[span - 1 - (ml_stub_age(a, s) - lo)]++] = (struct ml_fifo_ent){i, s->handle_hi};
+		}
+		free(at);
+		return 0;
+	}
+	uint64_t *key = malloc(2 * n * sizeof(*key)); /* the keys, and the sort's second array */
+	if (!key)
+		return MEMLANE_ENOMEM;
+	size_t k = 0;
+	for (uint32_t i = 0; i < a->nslots && k < n; i++)
+		if (young_member(&a->stubs[i]))
+			key[k++] = (uint64_t)(UINT32_MAX - ml_stub_age(a, &a->stubs[i])) << 32 | i;
+	/* Made in slot order: the radix sort keeps it among equal ages. */
+	uint64_t *sorted = ml_sort_hi32(key, key + n, n);
+	for (k = 0; k < n; k++) {
+		uint32_t i = (uint32_t)sorted[k];
+		e[k] = (struct ml_fifo_ent){i, a->stubs[i].handle_hi};
+	}
+	free(key);
+	return 0;
 }
 
 /* Start keeping the young queue, the first time something needs the
@@ -135,29 +184,23 @@ int ml_young_keep(memlane_arena *a)
 	if (a->young_kept)
 		return 0;
 	size_t n = 0, cap = ML_FIFO_MIN;
-	for (uint32_t i = 0; i < a->nslots; i++)
-		n += a->stubs[i].state == MEMLANE_STATE_FAST && !(a->stubs[i].flags & MEMLANE_COLD);
+	uint32_t lo = UINT32_MAX, hi = 0; /* the ages seen */
+	for (uint32_t i = 0; i < a->nslots; i++) {
+		const struct ml_stub *s = &a->stubs[i];
+		if (!young_member(s))
+			continue;
+		uint32_t age = ml_stub_age(a, s);
+		lo = age < lo ? age : lo;
+		hi = age > hi ? age : hi;
+		n++;
+	}
 	while (n >= cap - cap / 4)
 		cap *= 2; /* as ml_fifo_reserve would have grown it */
-	uint64_t *key = malloc((n ? n : 1) * sizeof(*key));
 	struct ml_fifo_ent *e = malloc(cap * sizeof(*e));
-	if (!key || !e) {
-		free(key);
+	if (!e || (n && young_fill(a, e, n, lo, (uint64_t)hi - lo + 1) != 0)) {
 		free(e);
 		return ml_err(MEMLANE_ENOMEM, "out of memory starting the FastLane's birth-order queue (%zu objects)", n);
 	}
-	size_t k = 0;
-	for (uint32_t i = 0; i < a->nslots && k < n; i++) {
-		const struct ml_stub *s = &a->stubs[i];
-		if (s->state == MEMLANE_STATE_FAST && !(s->flags & MEMLANE_COLD))
-			key[k++] = (uint64_t)(UINT32_MAX - ml_stub_age(a, s)) << 32 | i;
-	}
-	qsort(key, n, sizeof(*key), young_key_cmp);
-	for (k = 0; k < n; k++) {
-		uint32_t i = (uint32_t)key[k];
-		e[k] = (struct ml_fifo_ent){i, a->stubs[i].handle_hi};
-	}
-	free(key);
 	ml_fifo_fini(&a->young);
 	a->young = (struct ml_fifo){e, 0, n, cap};
 	a->young_kept = true;

@@ -440,6 +440,54 @@ static void test_young_queue_started_by_full_lane(void **state)
 	tu_close(a);
 }
 
+static void tick_to(memlane_arena *a, uint64_t *tick, uint64_t to)
+{
+	for (; *tick < to; ++*tick)
+		assert_int_equal(memlane_tick(a), 0);
+}
+
+/* As above, with the ages of the FastLane's objects spanning more than
+ * 65 536 ticks when the queue starts, which it then builds by sorting
+ * (age, slot) keys instead of counting ages: still oldest first, and
+ * objects in lower slots (B, in slots of freed A objects) that are
+ * younger neither hold back nor go with the older ones (C). */
+static void test_young_queue_wide_ages(void **state)
+{
+	(void)state;
+	memlane_arena *a = tu_open("fast_lane_size=4M,slow_lane_size=32M,promotion_age=65700");
+	enum { N = 32 };
+	tu_obj A[N], B[N / 2], C[N];
+	uint64_t tick = 0;
+	for (int i = 0; i < N; i++)
+		tu_must_alloc(a, &A[i], 64, 0, 0, (uint32_t)i, SALT);
+	tick_to(a, &tick, 100);
+	for (int i = 0; i < N; i++)
+		tu_must_alloc(a, &C[i], 80, 0, 0, 200 + (uint32_t)i, SALT);
+	tick_to(a, &tick, 65600);
+	for (int i = 0; i < N; i += 2)
+		tu_free_obj(a, &A[i]);
+	for (int i = 0; i < N / 2; i++) {
+		tu_must_alloc(a, &B[i], 96, 0, 0, 100 + (uint32_t)i, SALT);
+		assert_true((uint32_t)B[i].h < (uint32_t)C[0].h);
+	}
+	assert_int_equal(tu_stats(a).promotions, 0);
+	tick_to(a, &tick, 65700); /* A is 65 700 ticks old, C 65 600, B 100 */
+	for (int i = 1; i < N; i += 2)
+		assert_int_equal(memlane_handle_state(a, A[i].h), MEMLANE_STATE_SLOW);
+	for (int i = 0; i < N; i++)
+		assert_int_equal(memlane_handle_state(a, C[i].h), MEMLANE_STATE_FAST);
+	assert_int_equal(tu_stats(a).promotions, N / 2);
+	tick_to(a, &tick, 65800); /* C's turn; B is 200 ticks old */
+	for (int i = 0; i < N; i++)
+		assert_int_equal(memlane_handle_state(a, C[i].h), MEMLANE_STATE_SLOW);
+	for (int i = 0; i < N / 2; i++)
+		assert_int_equal(memlane_handle_state(a, B[i].h), MEMLANE_STATE_FAST);
+	tu_verify_all(a, A, N);
+	tu_verify_all(a, B, N / 2);
+	tu_verify_all(a, C, N);
+	tu_close(a);
+}
+
 int main(void)
 {
 	tu_init();
@@ -456,6 +504,7 @@ int main(void)
 		cmocka_unit_test(test_birth_order_survives_churn),
 		cmocka_unit_test(test_young_queue_started_late),
 		cmocka_unit_test(test_young_queue_started_by_full_lane),
+		cmocka_unit_test(test_young_queue_wide_ages),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
