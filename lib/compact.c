@@ -396,7 +396,7 @@ static void compact_blobs(memlane_arena *a)
 static void release_slow(memlane_arena *a)
 {
 	struct ml_slow *sl = &a->slow;
-	ml_slow_release_middle(a);
+	ml_slow_release_middle(a, 0);
 	/* Neighbouring slabs in one call: a call costs a TLB flush on every
 	 * CPU the program runs on. After a compaction the free list is in
 	 * address order (ml_slow_rebuild_slab_lists), and slabs emptied one

@@ -202,9 +202,12 @@ static inline uint64_t ml_fast_pop(struct ml_fast *f, unsigned cls)
  * pages back at once (ml_slow_give_back). */
 #define ML_BLOB_RELEASE_MIN ((size_t)65536)
 /* Bytes of the SlowLane's free middle that may stay resident after a
- * free before they go back to the OS (ml_slow_give_back): glibc's
- * M_TRIM_THRESHOLD. */
-#define ML_TRIM_MIN ((size_t)131072)
+ * free before they go back to the OS (ml_slow_give_back), and the bytes
+ * next to each region that stay even then, for the next slabs or blobs
+ * to take without a system call: glibc's M_TRIM_THRESHOLD and
+ * M_TOP_PAD. */
+#define ML_TRIM_MIN ((size_t)262144)
+#define ML_TRIM_KEEP ((size_t)65536)
 #define ML_SLAB_FREE 0xff
 
 struct ml_slab {
@@ -584,7 +587,7 @@ ML_HIDDEN int ml_slow_alloc(memlane_arena *a, size_t size, size_t align, bool us
 ML_HIDDEN bool ml_slow_block_take(memlane_arena *a, unsigned cls, struct ml_place *p);
 ML_HIDDEN void ml_slow_free(memlane_arena *a, const struct ml_place *p);
 ML_HIDDEN void ml_slow_give_back(memlane_arena *a, const struct ml_place *p);
-ML_HIDDEN void ml_slow_release_middle(memlane_arena *a);
+ML_HIDDEN void ml_slow_release_middle(memlane_arena *a, size_t keep);
 ML_HIDDEN void ml_slow_blob_trim(memlane_arena *a, struct ml_stub *s, size_t size);
 ML_HIDDEN size_t ml_slow_hole_bytes(const memlane_arena *a);
 ML_HIDDEN size_t ml_slow_reclaimable(const memlane_arena *a);

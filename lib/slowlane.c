@@ -478,34 +478,43 @@ static size_t middle_resident(const struct ml_slow *sl)
 	return (hi > sl->block_top ? hi - sl->block_top : 0) + (sl->blob_bottom - lo);
 }
 
-/* Give back the pages of the free middle that may be resident (only the
- * middle: the touched marks can lie inside a region that grew back over
- * them since, blobs freed and then slabs grown up or the other way,
- * and those pages hold live objects); what grows into it next is
- * prefaulted again (slab_new, blob_alloc). */
-void ml_slow_release_middle(memlane_arena *a)
+/* Give back the pages of the free middle that may be resident, but for
+ * @keep bytes next to each region (the next slab or blob takes those
+ * at once). Only the middle: the touched marks can lie inside a region
+ * that grew back over them since (blobs freed, then slabs grown up, or
+ * the other way), and those pages hold live objects. What grows past
+ * the kept bytes is prefaulted again (slab_new, blob_alloc). */
+void ml_slow_release_middle(memlane_arena *a, size_t keep)
 {
 	struct ml_slow *sl = &a->slow;
 	size_t hi = sl->touched_hi < sl->blob_bottom ? sl->touched_hi : sl->blob_bottom;
 	size_t lo = sl->touched_lo > sl->block_top ? sl->touched_lo : sl->block_top;
-	if (hi >= lo) {
-		a->ctr.released_bytes += ml_os_release(sl->base, sl->block_top, sl->blob_bottom);
+	size_t up = sl->blob_bottom - sl->block_top > keep ? sl->block_top + keep : sl->blob_bottom;
+	size_t down = sl->blob_bottom - up > keep ? sl->blob_bottom - keep : up;
+	if (hi >= lo) { /* the marks cross: all of the middle */
+		if (down > up)
+			a->ctr.released_bytes += ml_os_release(sl->base, up, down);
 	} else {
-		if (hi > sl->block_top)
-			a->ctr.released_bytes += ml_os_release(sl->base, sl->block_top, hi);
-		if (lo < sl->blob_bottom)
-			a->ctr.released_bytes += ml_os_release(sl->base, lo, sl->blob_bottom);
+		if (hi > up)
+			a->ctr.released_bytes += ml_os_release(sl->base, up, hi < down ? hi : down);
+		if (lo < down)
+			a->ctr.released_bytes += ml_os_release(sl->base, lo > up ? lo : up, down);
 	}
-	sl->touched_hi = sl->block_top;
-	sl->touched_lo = sl->blob_bottom;
+	if (sl->touched_hi > up)
+		sl->touched_hi = up;
+	if (sl->touched_lo < down)
+		sl->touched_lo = down;
 }
 
 /* The program freed (or moved) the object that was at @p. A large blob
  * extent's pages go back at once, as glibc unmaps a large chunk on
  * free; and once ML_TRIM_MIN bytes of the free middle may be resident
  * (slabs emptied at the top of the block region, blobs freed at the
- * bottom of theirs), the middle goes back, as glibc trims the top of
- * its heap. Not for evictions and promotions: they make room for an
+ * bottom of theirs), the middle goes back but for ML_TRIM_KEEP bytes
+ * next to each region, as glibc trims the top of its heap. (Giving back
+ * all of it at 128 KiB made a gcc-cc1 replay 5-10 % slower: the block
+ * region's top went up and down across it, and each time the next slab
+ * was populated again.) Not for evictions and promotions: they make room for an
  * object that takes the pages at once, and giving them back would cost
  * it a page fault each (a 64 KiB fault-in 40 -> 64 us). */
 void ml_slow_give_back(memlane_arena *a, const struct ml_place *p)
@@ -523,7 +532,7 @@ void ml_slow_give_back(memlane_arena *a, const struct ml_place *p)
 			sl->touched_lo = p->off + p->cap < sl->blob_bottom ? p->off + p->cap : sl->blob_bottom;
 	}
 	if (middle_resident(sl) >= ML_TRIM_MIN)
-		ml_slow_release_middle(a);
+		ml_slow_release_middle(a, ML_TRIM_KEEP);
 }
 
 /* A blob shrunk in place (memlane_realloc found no room to move it)

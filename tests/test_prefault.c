@@ -9,8 +9,8 @@
  *   - prefault=off: none of them is, and prefaulted_bytes stays 0.
  * Either way the bytes then written read back the same (checksums), and
  * a blob freed and given back is prefaulted again when it is reused.
- * The other way: the SlowLane's free middle goes back to the OS once
- * 128 KiB of it may be resident, not before.
+ * The other way: the SlowLane's free middle goes back to the OS, but
+ * for 64 KiB next to each region, once 256 KiB of it may be resident.
  * Skipped where the kernel has no MADV_POPULATE_WRITE (before 5.14):
  * the library then lets pages fault in, as with prefault=off. */
 #include <stdbool.h>
@@ -185,16 +185,19 @@ static uint64_t free_down(memlane_arena *a, tu_obj *o, size_t from, size_t to)
 }
 
 /* The SlowLane's free middle, between its block region (growing up) and
- * its blob region (growing down): once a free leaves 128 KiB or more of
- * it possibly resident, it goes back to the OS at once; less stays
- * resident, for the next objects to take without refaulting. The bytes
- * of every other object stay, and objects placed over the given-back
- * pages read back what they were written. */
+ * its blob region (growing down): once a free leaves 256 KiB or more of
+ * it possibly resident, all but the 64 KiB next to each region goes
+ * back to the OS at once; less stays resident, for the next objects to
+ * take without a system call. The bytes of every other object stay,
+ * and objects placed over the given-back pages read back what they were
+ * written. Each region in an arena of its own, so the other's kept
+ * bytes do not count. */
 static void test_middle_trim(void **state)
 {
 	(void)state;
-	enum { NB = 40, BS = 16384, NL = 8, LS = 32768 }; /* 4 blocks a 64 KiB slab; blobs under 64 KiB */
-	memlane_arena *a = tu_open("fast_lane_size=4M,slow_lane_size=64M,threshold=1K");
+	enum { NB = 40, BS = 16384, NL = 9, LS = 32768 }; /* 4 blocks a 64 KiB slab; blobs under 64 KiB */
+	const char *opts = "fast_lane_size=4M,slow_lane_size=64M,threshold=1K";
+	memlane_arena *a = tu_open(opts);
 	tu_obj *b = calloc(NB, sizeof(*b)), *l = calloc(NL, sizeof(*l));
 	assert_non_null(b);
 	assert_non_null(l);
@@ -204,37 +207,38 @@ static void test_middle_trim(void **state)
 		bp[i] = memlane_get(a, b[i].h);
 		assert_int_equal(memlane_handle_state(a, b[i].h), MEMLANE_STATE_SLOW);
 	}
+	for (size_t i = 1; i < NB; i++) /* slabs in order, from the bottom up */
+		assert_ptr_equal(bp[i], bp[i - 1] + BS);
+	/* The top three slabs emptied: 192 KiB of middle, kept. The fourth
+	 * makes 256 KiB: the three above the 64 KiB kept go back. */
+	assert_int_equal(free_down(a, b, NB - 1, NB - 12), 0);
+	assert_int_equal(resident_pages(bp[NB - 12], 12 * BS), pages_in(bp[NB - 12], 12 * BS));
+	assert_int_equal(free_down(a, b, NB - 13, NB - 16), 192 * TU_KiB);
+	assert_int_equal(resident_pages(bp[NB - 16], 4 * BS), pages_in(bp[NB - 16], 4 * BS));
+	assert_int_equal(resident_pages(bp[NB - 12], 12 * BS), 0);
+	tu_verify_all(a, b, NB);
+	for (size_t i = NB - 16; i < NB; i++) /* objects over the pages kept and given back */
+		tu_must_alloc(a, &b[i], BS, 0, 0, 0, SALT + 200 + i);
+	tu_verify_all(a, b, NB);
+	tu_close(a);
+
+	/* Blobs freed at the bottom of their region, one kept at the top:
+	 * seven are 224 KiB of middle, the eighth makes 256 KiB. */
+	a = tu_open(opts);
 	for (size_t i = 0; i < NL; i++) {
 		tu_must_alloc(a, &l[i], LS, 0, 0, 0, SALT + 100 + i);
 		lp[i] = memlane_get(a, l[i].h);
 	}
-	for (size_t i = 1; i < NB; i++) /* slabs in order, from the bottom up */
-		assert_ptr_equal(bp[i], bp[i - 1] + BS);
 	for (size_t i = 1; i < NL; i++) /* blobs from the top down */
 		assert_ptr_equal(lp[i], lp[i - 1] - LS);
-
-	/* The top slab emptied: 64 KiB of middle, kept. The next one: 128
-	 * KiB, both given back. */
-	assert_int_equal(free_down(a, b, NB - 1, NB - 4), 0);
-	assert_int_equal(resident_pages(bp[NB - 4], 4 * BS), pages_in(bp[NB - 4], 4 * BS));
-	assert_int_equal(free_down(a, b, NB - 5, NB - 8), 128 * TU_KiB);
-	assert_int_equal(resident_pages(bp[NB - 8], 8 * BS), 0);
-
-	/* The same at the bottom of the blob region: three blobs freed are
-	 * 96 KiB of middle, the fourth makes 128 KiB. */
-	assert_int_equal(free_down(a, l, NL - 1, NL - 3), 0);
-	assert_int_equal(resident_pages(lp[NL - 1], 3 * LS), pages_in(lp[NL - 1], 3 * LS));
-	assert_int_equal(free_down(a, l, NL - 4, NL - 4), 128 * TU_KiB);
-	assert_int_equal(resident_pages(lp[NL - 1], 4 * LS), 0);
-
-	tu_verify_all(a, b, NB);
+	assert_int_equal(free_down(a, l, NL - 1, 2), 0);
+	assert_int_equal(resident_pages(lp[NL - 1], 7 * LS), pages_in(lp[NL - 1], 7 * LS));
+	assert_int_equal(free_down(a, l, 1, 1), 192 * TU_KiB);
+	assert_int_equal(resident_pages(lp[NL - 1], 6 * LS), 0);
+	assert_int_equal(resident_pages(lp[2], 2 * LS), pages_in(lp[2], 2 * LS));
 	tu_verify_all(a, l, NL);
-	/* Objects placed over the pages given back. */
-	for (size_t i = NB - 8; i < NB; i++)
-		tu_must_alloc(a, &b[i], BS, 0, 0, 0, SALT + 200 + i);
-	for (size_t i = NL - 4; i < NL; i++)
+	for (size_t i = 1; i < NL; i++)
 		tu_must_alloc(a, &l[i], LS, 0, 0, 0, SALT + 300 + i);
-	tu_verify_all(a, b, NB);
 	tu_verify_all(a, l, NL);
 	free(b);
 	free(l);
