@@ -466,13 +466,21 @@ void ml_slow_free(memlane_arena *a, const struct ml_place *s)
 	}
 }
 
-/* Pages of the free middle that may be resident: those below the
- * highest block_top and above the lowest blob_bottom since the middle
- * was last given back, within [block_top, blob_bottom). */
+/* The pages of the free middle [block_top, blob_bottom) that may be
+ * resident: [block_top, *hi), below the highest block_top since the
+ * middle was last given back, and [*lo, blob_bottom), above the lowest
+ * blob_bottom since. They overlap when *hi >= *lo. */
+static void middle_marks(const struct ml_slow *sl, size_t *hi, size_t *lo)
+{
+	*hi = sl->touched_hi < sl->blob_bottom ? sl->touched_hi : sl->blob_bottom;
+	*lo = sl->touched_lo > sl->block_top ? sl->touched_lo : sl->block_top;
+}
+
+/* Bytes of the free middle that may be resident. */
 static size_t middle_resident(const struct ml_slow *sl)
 {
-	size_t hi = sl->touched_hi < sl->blob_bottom ? sl->touched_hi : sl->blob_bottom;
-	size_t lo = sl->touched_lo > sl->block_top ? sl->touched_lo : sl->block_top;
+	size_t hi, lo;
+	middle_marks(sl, &hi, &lo);
 	if (hi >= lo)
 		return sl->blob_bottom - sl->block_top;
 	return (hi > sl->block_top ? hi - sl->block_top : 0) + (sl->blob_bottom - lo);
@@ -487,8 +495,8 @@ static size_t middle_resident(const struct ml_slow *sl)
 void ml_slow_release_middle(memlane_arena *a, size_t keep)
 {
 	struct ml_slow *sl = &a->slow;
-	size_t hi = sl->touched_hi < sl->blob_bottom ? sl->touched_hi : sl->blob_bottom;
-	size_t lo = sl->touched_lo > sl->block_top ? sl->touched_lo : sl->block_top;
+	size_t hi, lo;
+	middle_marks(sl, &hi, &lo);
 	size_t up = sl->blob_bottom - sl->block_top > keep ? sl->block_top + keep : sl->blob_bottom;
 	size_t down = sl->blob_bottom - up > keep ? sl->blob_bottom - keep : up;
 	if (hi >= lo) { /* the marks cross: all of the middle */
@@ -514,9 +522,10 @@ void ml_slow_release_middle(memlane_arena *a, size_t keep)
  * next to each region, as glibc trims the top of its heap. (Giving back
  * all of it at 128 KiB made a gcc-cc1 replay 5-10 % slower: the block
  * region's top went up and down across it, and each time the next slab
- * was populated again.) Not for evictions and promotions: they make room for an
- * object that takes the pages at once, and giving them back would cost
- * it a page fault each (a 64 KiB fault-in 40 -> 64 us). */
+ * was populated again.) Not for evictions and promotions: they make
+ * room for an object that takes the pages at once, and giving them
+ * back would cost it a page fault each (a 64 KiB fault-in 40 -> 64
+ * us). */
 void ml_slow_give_back(memlane_arena *a, const struct ml_place *p)
 {
 	struct ml_slow *sl = &a->slow;
