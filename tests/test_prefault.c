@@ -5,7 +5,8 @@
  * memlane_alloc, before anything is written to the object:
  *   - prefault=on: a blob's pages are resident, a fresh slab's block's
  *     pages are, and a FastLane object's page with the 64 KiB after it;
- *     prefaulted_bytes counts at least those bytes;
+ *     prefaulted_bytes counts at least those bytes, and the handle
+ *     table's as it grows;
  *   - prefault=off: none of them is, and prefaulted_bytes stays 0.
  * Either way the bytes then written read back the same (checksums), and
  * a blob freed and given back is prefaulted again when it is reused.
@@ -174,6 +175,31 @@ static void test_prefault_integrity(void **state)
 	}
 }
 
+/* The handle table is prefaulted as it grows too: with only FastLane
+ * objects, the bytes prefaulted beyond what the FastLane took (its top
+ * and the 64 KiB past it) are the table's, at least 16 bytes a slot
+ * (a handle's offset and generation; the stub is larger). */
+static void test_prefault_handle_table(void **state)
+{
+	(void)state;
+	need_prefault();
+	memlane_arena *a = tu_open("fast_lane_size=4M,slow_lane_size=64M,prefault=on");
+	enum { N = 20000 };
+	memlane_handle h;
+	for (size_t i = 0; i < N; i++)
+		assert_int_equal(memlane_alloc(a, 16, &h), 0);
+	memlane_stats st = tu_stats(a);
+	assert_int_equal(st.handle_slots, N);
+	assert_int_equal(st.slow_objects, 0);
+	uint64_t fast = st.fast_top_bytes + 64 * TU_KiB + page_size();
+	if (st.prefaulted_bytes < fast + 16 * st.handle_slots)
+		fail_msg("%llu bytes prefaulted, %llu of them at most the FastLane's: the handle table's %llu slots "
+		         "were not prefaulted",
+		         (unsigned long long)st.prefaulted_bytes, (unsigned long long)fast,
+		         (unsigned long long)st.handle_slots);
+	tu_close(a);
+}
+
 /* Free the objects @from down to @to (inclusive, @from >= @to) of @o,
  * and say how many bytes that gave back to the OS. */
 static uint64_t free_down(memlane_arena *a, tu_obj *o, size_t from, size_t to)
@@ -252,6 +278,7 @@ int main(void)
 		cmocka_unit_test(test_prefault_on),
 		cmocka_unit_test(test_prefault_off),
 		cmocka_unit_test(test_prefault_integrity),
+		cmocka_unit_test(test_prefault_handle_table),
 		cmocka_unit_test(test_middle_trim),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
