@@ -139,6 +139,19 @@ static void stubs_prefault(memlane_arena *a)
 	a->stubs_prefaulted = end;
 }
 
+/* A new slot at the end of the table, which has room for it (nslots <
+ * slots_cap): its stub zero (fresh pages), its generation 1. */
+uint32_t ml_slot_new(memlane_arena *a)
+{
+	uint32_t i = a->nslots;
+	struct ml_stub *s = &a->stubs[i];
+	if ((size_t)(i + 1) * sizeof(*s) > a->stubs_prefaulted)
+		stubs_prefault(a);
+	ML_PUBLISH(s->handle_hi, ML_HANDLE_HI(a->id, 1));
+	ML_PUBLISH(a->nslots, i + 1);
+	return i;
+}
+
 /* Take a free slot (LIFO, for cache warmth) or a new one. The stub comes
  * back with its generation set and every other field zero. A new slot
  * is zero already (fresh pages); a reused one is cleared field by field,
@@ -168,12 +181,7 @@ int ml_slot_alloc(memlane_arena *a, uint32_t *idx)
 			if (rc)
 				return rc;
 		}
-		i = a->nslots;
-		s = &a->stubs[i];
-		if ((size_t)(i + 1) * sizeof(*s) > a->stubs_prefaulted)
-			stubs_prefault(a);
-		ML_PUBLISH(s->handle_hi, ML_HANDLE_HI(a->id, 1));
-		ML_PUBLISH(a->nslots, i + 1);
+		i = ml_slot_new(a);
 	}
 	*idx = i;
 	return 0;

@@ -386,6 +386,7 @@ ML_HIDDEN size_t ml_os_page(void);
 
 /* ---- handle.c ---- */
 ML_HIDDEN int ml_slot_alloc(memlane_arena *a, uint32_t *idx);
+ML_HIDDEN uint32_t ml_slot_new(memlane_arena *a);
 ML_HIDDEN void ml_slots_fini(memlane_arena *a);
 ML_HIDDEN uint32_t ml_arena_id_next(void);
 ML_HIDDEN bool ml_arena_id_claim(uint32_t id);

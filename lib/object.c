@@ -181,17 +181,38 @@ static unsigned log2_of(size_t v)
 	return 63u - (unsigned)__builtin_clzll((unsigned long long)v);
 }
 
-/* Make the free slot @idx the stub of a plain object (no flags, 16-byte
- * alignment) of @size bytes placed at @p, and say its handle. Whole-word
- * stores: the slot was free, so no reader can hold a handle of its new
- * generation yet, and the offset goes out before the word that makes
- * the object live. */
-static inline __attribute__((always_inline)) void plain_stub_fill(memlane_arena *a, uint32_t idx, size_t size,
-                                                                uint32_t tag, const struct ml_place *p,
-                                                                memlane_handle *out)
+/* Whether a slot can be had without growing the handle table: the
+ * straight-through paths take it (plain_stub_fill) only once the object
+ * is placed, and must not fail then. */
+static inline bool slot_at_hand(const memlane_arena *a)
 {
+	return a->free_slot != ML_NIL || a->nslots < a->slots_cap;
+}
+
+/* Take the slot slot_at_hand promised: the first free one (LIFO, for
+ * cache warmth), else a new one. @leaf: the caller checked there is a
+ * free one, and a call is not wanted. */
+static inline __attribute__((always_inline)) uint32_t slot_take(memlane_arena *a, bool leaf)
+{
+	uint32_t idx = a->free_slot;
+	if (leaf || idx != ML_NIL) {
+		a->free_slot = (uint32_t)a->stubs[idx].off;
+		return idx;
+	}
+	return ml_slot_new(a);
+}
+
+/* Take a slot (see slot_take) and make it the stub of a plain object (no
+ * flags, 16-byte alignment) of @size bytes placed at @p, and say its
+ * handle. Whole-word stores: the slot was free, so no reader can hold a
+ * handle of its new generation yet, and the offset goes out before the
+ * word that makes the object live. */
+static inline __attribute__((always_inline)) void plain_stub_fill(memlane_arena *a, size_t size, uint32_t tag,
+                                                                const struct ml_place *p, memlane_handle *out,
+                                                                bool leaf)
+{
+	uint32_t idx = slot_take(a, leaf);
 	struct ml_stub *s = &a->stubs[idx];
-	a->free_slot = (uint32_t)s->off;
 	s->szc = ML_SZC(size, p->cls, 4);
 	s->birth = (uint32_t)a->tick;
 	s->pins = 0;
@@ -220,38 +241,38 @@ static inline __attribute__((always_inline)) void plain_stub_fill(memlane_arena 
 }
 
 /* The common allocation, straight through: a FastLane block for a
- * plain object, in a slot from the free list. Everything else (a new
- * slot, flags, a full lane) takes the general path below. With @leaf
- * (a constant) it only takes a block off its class's free list and
- * calls nothing, so memlane_alloc's fast path saves no register.
- * Returns false, changing nothing, when the general path must do it. */
+ * plain object, in a free slot or a new one. Everything else (a table
+ * to grow, flags, a full lane) takes the general path below. With @leaf
+ * (a constant) it only takes a free slot and a block off its class's
+ * free list, and calls nothing, so memlane_alloc's fast path saves no
+ * register. Returns false, changing nothing, when the general path
+ * must do it. */
 static inline __attribute__((always_inline)) bool alloc_fast(memlane_arena *a, size_t size, uint32_t tag,
                                                            memlane_handle *out, bool leaf)
 {
-	uint32_t idx = a->free_slot;
-	if (size >= a->cfg.threshold || idx == ML_NIL || (a->young_kept && a->young.tail == a->young.cap))
+	if (size >= a->cfg.threshold || (leaf ? a->free_slot == ML_NIL : !slot_at_hand(a)) ||
+	    (a->young_kept && a->young.tail == a->young.cap))
 		return false;
 	struct ml_place p;
 	if (leaf ? !ml_fast_take_listed(&a->fast, ml_class_of(size), ML_MIN_ALIGN, &p)
 	         : ml_fast_alloc(a, size, ML_MIN_ALIGN, &p) != 0)
 		return false;
-	plain_stub_fill(a, idx, size, tag, &p, out);
+	plain_stub_fill(a, size, tag, &p, out, leaf);
 	return true;
 }
 
 /* The common SlowLane allocation, straight through: a plain object of a
- * block class, in a slot from the free list, from a slab of its class
+ * block class, in a free slot or a new one, from a slab of its class
  * with room. Not with the background thread running: the general path
  * wakes it when the lane passes its usage threshold. Returns false,
  * changing nothing, when the general path must do it. */
 static bool alloc_block(memlane_arena *a, size_t size, uint32_t tag, memlane_handle *out)
 {
-	uint32_t idx = a->free_slot;
 	struct ml_place p;
-	if (size > ML_BLOCK_MAX_SIZE || idx == ML_NIL || a->thread_running ||
+	if (size > ML_BLOCK_MAX_SIZE || !slot_at_hand(a) || a->thread_running ||
 	    !ml_slow_block_take(a, ml_class_of(size), &p))
 		return false;
-	plain_stub_fill(a, idx, size, tag, &p, out);
+	plain_stub_fill(a, size, tag, &p, out, false);
 	return true;
 }
 
