@@ -276,8 +276,9 @@ static bool alloc_block(memlane_arena *a, size_t size, uint32_t tag, memlane_han
 	return true;
 }
 
-/* An allocation alloc_fast could not do (a new slot, flags, a full
- * lane), under the lock. Out of line: alloc_locked stays small. */
+/* An allocation the straight-through paths could not do (a handle
+ * table to grow, flags, an alignment, a full lane, a blob), under the
+ * lock. Out of line: alloc_locked stays small. */
 static __attribute__((noinline)) int alloc_general(memlane_arena *a, size_t size, size_t align,
                                                    const memlane_alloc_opts *o, memlane_handle *out)
 {
