@@ -27,13 +27,18 @@ static inline unsigned ml_class_of(size_t size)
 	return 16u + (msb - 8u) * 4u + (quarter - 4u);
 }
 
+/* Bytes of a block of class @c, by the rule above: 16-byte steps up to
+ * 256, then four classes per doubling. For the table below. */
+#define ML_CLASS_BYTES(c) ((c) < 16 ? ((c) + 1) * 16 : (4 + ((c) - 16) % 4 + 1) << (6 + ((c) - 16) / 4))
+#define ML_CLASS_BYTES4(c) ML_CLASS_BYTES(c), ML_CLASS_BYTES(c + 1), ML_CLASS_BYTES(c + 2), ML_CLASS_BYTES(c + 3)
+
 /* Bytes of a block of each class: a load where the arithmetic took a
  * branch and six instructions on the allocation and free paths. */
 static const uint32_t ml_class_sizes[ML_NCLASSES] = {
-	16,    32,    48,    64,    80,    96,    112,   128,   144,   160,   176,   192,
-	208,   224,   240,   256,   320,   384,   448,   512,   640,   768,   896,   1024,
-	1280,  1536,  1792,  2048,  2560,  3072,  3584,  4096,  5120,  6144,  7168,  8192,
-	10240, 12288, 14336, 16384, 20480, 24576, 28672, 32768, 40960, 49152, 57344, 65536};
+	ML_CLASS_BYTES4(0),  ML_CLASS_BYTES4(4),  ML_CLASS_BYTES4(8),  ML_CLASS_BYTES4(12),
+	ML_CLASS_BYTES4(16), ML_CLASS_BYTES4(20), ML_CLASS_BYTES4(24), ML_CLASS_BYTES4(28),
+	ML_CLASS_BYTES4(32), ML_CLASS_BYTES4(36), ML_CLASS_BYTES4(40), ML_CLASS_BYTES4(44)};
+_Static_assert(ML_CLASS_BYTES(ML_NCLASSES - 1) == ML_CLASS_MAX_SIZE, "the last class holds ML_CLASS_MAX_SIZE");
 
 /* Bytes of a block of class @cls. */
 static inline size_t ml_class_size(unsigned cls)
