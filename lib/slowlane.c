@@ -467,13 +467,16 @@ void ml_slow_free(memlane_arena *a, const struct ml_place *s)
 }
 
 /* The pages of the free middle [block_top, blob_bottom) that may be
- * resident: [block_top, *hi), below the highest block_top since the
- * middle was last given back, and [*lo, blob_bottom), above the lowest
- * blob_bottom since. They overlap when *hi >= *lo. */
+ * resident, as two ranges that do not overlap: [block_top, *hi), below
+ * the highest block_top since the middle was last given back, and [*lo,
+ * blob_bottom), above the lowest blob_bottom since. When those two
+ * meet, the first is all of the middle and the second empty. */
 static void middle_marks(const struct ml_slow *sl, size_t *hi, size_t *lo)
 {
 	*hi = sl->touched_hi < sl->blob_bottom ? sl->touched_hi : sl->blob_bottom;
 	*lo = sl->touched_lo > sl->block_top ? sl->touched_lo : sl->block_top;
+	if (*hi >= *lo)
+		*hi = *lo = sl->blob_bottom;
 }
 
 /* Bytes of the free middle that may be resident. */
@@ -481,8 +484,6 @@ static size_t middle_resident(const struct ml_slow *sl)
 {
 	size_t hi, lo;
 	middle_marks(sl, &hi, &lo);
-	if (hi >= lo)
-		return sl->blob_bottom - sl->block_top;
 	return (hi > sl->block_top ? hi - sl->block_top : 0) + (sl->blob_bottom - lo);
 }
 
@@ -499,15 +500,10 @@ void ml_slow_release_middle(memlane_arena *a, size_t keep)
 	middle_marks(sl, &hi, &lo);
 	size_t up = sl->blob_bottom - sl->block_top > keep ? sl->block_top + keep : sl->blob_bottom;
 	size_t down = sl->blob_bottom - up > keep ? sl->blob_bottom - keep : up;
-	if (hi >= lo) { /* the marks cross: all of the middle */
-		if (down > up)
-			a->ctr.released_bytes += ml_os_release(sl->base, up, down);
-	} else {
-		if (hi > up)
-			a->ctr.released_bytes += ml_os_release(sl->base, up, hi < down ? hi : down);
-		if (lo < down)
-			a->ctr.released_bytes += ml_os_release(sl->base, lo > up ? lo : up, down);
-	}
+	if (hi > up)
+		a->ctr.released_bytes += ml_os_release(sl->base, up, hi < down ? hi : down);
+	if (lo < down)
+		a->ctr.released_bytes += ml_os_release(sl->base, lo > up ? lo : up, down);
 	if (sl->touched_hi > up)
 		sl->touched_hi = up;
 	if (sl->touched_lo < down)
