@@ -396,31 +396,23 @@ static int lookup(memlane_arena *a, memlane_handle h, const char *what, struct m
 	return 0;
 }
 
-/* The common free, straight through: an unpinned resident object of an
- * arena without a store (which has records to forget). The slot's
+/* The common free, straight through: an unpinned FastLane object of
+ * an arena without a store (which has records to forget). The slot's
  * generation and state change in one store. Returns false, changing
  * nothing, when the general path must do it; with @leaf (a constant)
- * only a FastLane block that goes on its free list, so that it calls
- * nothing. */
+ * also when the block is the lane's top or its last live one, so that
+ * it calls nothing. */
 static inline __attribute__((always_inline)) bool free_fast(memlane_arena *a, memlane_handle h, bool leaf)
 {
 	struct ml_stub *s = ml_lookup(a, h);
-	if (!s || s->pins || a->store)
+	if (!s || s->state != MEMLANE_STATE_FAST || s->pins || a->store)
 		return false;
-	if (leaf) {
-		if (s->state != MEMLANE_STATE_FAST || !ml_fast_free_listed(&a->fast, s->off, s->cls))
-			return false;
-		a->fast_objects--;
-		a->fast.used_bytes -= s->size;
-	} else if (s->state == MEMLANE_STATE_FAST) {
-		ml_release_place(a, s);
-	} else if (s->state == MEMLANE_STATE_SLOW) {
-		struct ml_place was = ml_stub_place(a, s);
-		ml_release_place(a, s);
-		ml_slow_give_back(a, &was);
-	} else {
+	if (!leaf)
+		ml_fast_free(a, s->off, s->cls);
+	else if (!ml_fast_free_listed(&a->fast, s->off, s->cls))
 		return false;
-	}
+	a->fast_objects--;
+	a->fast.used_bytes -= s->size;
 	ml_slot_free(a, (uint32_t)h);
 	a->objects--;
 	a->ctr.frees++;
