@@ -122,21 +122,22 @@ static bool young_member(const struct ml_stub *s)
 #define ML_YOUNG_COUNT_SPAN ((uint32_t)1 << 16)
 
 /* Fill @e with the @n young-queue objects of the table, oldest first,
- * objects of one age in slot order. Counting: one counter an age of the
- * @span (ages from @lo), then each object straight into its place, so
- * nothing but @e is written per object (the temporary arrays a sort
- * needs were fresh pages, a page fault every 512 objects, most of the
- * time it took). Radix sort of (age, slot) keys when the span is wide.
- * MEMLANE_ENOMEM when out of memory. */
-static int young_fill(memlane_arena *a, struct ml_fifo_ent *e, size_t n, uint32_t lo, uint64_t span)
+ * objects of one age in slot order; their ages lie in [@lo, @hi].
+ * Counting: one counter an age, then each object straight into its
+ * place, so nothing but @e is written per object (the temporary arrays
+ * a sort needs were fresh pages, a page fault every 512 objects, most
+ * of the time it took). Radix sort of (age, slot) keys when the span is
+ * wide. MEMLANE_ENOMEM when out of memory. */
+static int young_fill(memlane_arena *a, struct ml_fifo_ent *e, size_t n, uint32_t lo, uint32_t hi)
 {
-	if (span <= ML_YOUNG_COUNT_SPAN) {
-		size_t *at = calloc((size_t)span, sizeof(*at)); /* by age - lo, from the oldest */
+	if (hi - lo < ML_YOUNG_COUNT_SPAN) {
+		size_t span = (size_t)(hi - lo) + 1;
+		size_t *at = calloc(span, sizeof(*at)); /* by hi - age: the oldest first */
 		if (!at)
 			return MEMLANE_ENOMEM;
 		for (uint32_t i = 0; i < a->nslots; i++)
 			if (young_member(&a->stubs[i]))
-				at[span - 1 - (ml_stub_age(a, &a->stubs[i]) - lo)]++;
+				at[hi - ml_stub_age(a, &a->stubs[i])]++;
 		for (size_t b = 0, sum = 0; b < span; b++) {
 			size_t c = at[b];
 			at[b] = sum;
@@ -145,7 +146,7 @@ static int young_fill(memlane_arena *a, struct ml_fifo_ent *e, size_t n, uint32_
 		for (uint32_t i = 0; i < a->nslots; i++) {
 			const struct ml_stub *s = &a->stubs[i];
 			if (young_member(s))
-				e[at[span - 1 - (ml_stub_age(a, s) - lo)]++] = (struct ml_fifo_ent){i, s->handle_hi};
+				e[at[hi - ml_stub_age(a, s)]++] = (struct ml_fifo_ent){i, s->handle_hi};
 		}
 		free(at);
 		return 0;
@@ -197,7 +198,7 @@ int ml_young_keep(memlane_arena *a)
 	while (n >= cap - cap / 4)
 		cap *= 2; /* as ml_fifo_reserve would have grown it */
 	struct ml_fifo_ent *e = malloc(cap * sizeof(*e));
-	if (!e || (n && young_fill(a, e, n, lo, (uint64_t)hi - lo + 1) != 0)) {
+	if (!e || (n && young_fill(a, e, n, lo, hi) != 0)) {
 		free(e);
 		return ml_err(MEMLANE_ENOMEM, "out of memory starting the FastLane's birth-order queue (%zu objects)", n);
 	}
